@@ -1,0 +1,3 @@
+from drviz.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""``python -m drviz``: one subcommand per pipeline stage.
+
+Each stage's module (``drviz.cli.data``, ``.train``, ``.metrics``) exposes ``register(sub)``,
+which adds its subparsers with ``set_defaults(func=...)``. Heavy imports (torch) happen inside
+the command functions so that ``--help`` and ``datasets`` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import import_module
+
+from drviz.errors import DrvizError
+
+STAGES = ("drviz.cli.data", "drviz.cli.train", "drviz.cli.metrics")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m drviz", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in STAGES:
+        try:
+            module = import_module(name)
+        except ModuleNotFoundError as exc:  # a stage not built yet must not break the others
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except DrvizError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

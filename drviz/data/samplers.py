@@ -1,0 +1,123 @@
+"""Samplers over a ground-truth dataset: random batches, intervention pairs, weak pairs.
+
+All are pure functions of a ``numpy.random.Generator``. Intervention pairs feed OMES
+(DESIGN.md section 7.1); weak pairs feed weakly-supervised training (Locatello et al. 2020,
+"Weakly-Supervised Disentanglement Without Compromises"): the rule here is "k distinct factors,
+chosen uniformly among those with more than one value, are each redrawn to a different
+value", with k=1 as in the paper's configs.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from drviz.data.base import GroundTruthDataset
+from drviz.errors import DrvizError
+
+
+def sample_images(ds: GroundTruthDataset, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` random (images (n, C, 64, 64) float32, factors (n, K) int64)."""
+    return ds.sample(n, rng)
+
+
+def intervention_pairs(
+    ds: GroundTruthDataset, factor: str | int, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Factor pairs that agree everywhere except ``factor``, which differs.
+
+    Returns (a, b), each (m, K) int64 with m <= n: rows where the dataset offers no other value
+    for ``factor`` (file-backed data with incomplete grids) are dropped.
+    """
+    f = ds.factor_index(factor)
+    a = ds.sample_factors(n, rng)
+    b = ds.redraw(a, f, rng)
+    keep = a[:, f] != b[:, f]
+    return a[keep], b[keep]
+
+
+@dataclass(frozen=True)
+class WeakPairs:
+    """A batch of weakly-supervised pairs: factors of both images and what changed.
+
+    ``changed`` is the (first) changed factor index per pair, (n,) int64; ``mask`` marks every
+    changed factor, (n, K) bool (identical to one-hot ``changed`` when k = 1).
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    changed: np.ndarray
+    mask: np.ndarray
+
+
+def weak_pairs(ds: GroundTruthDataset, n: int, rng: np.random.Generator, k: int = 1) -> WeakPairs:
+    """``n`` pairs whose factors differ in exactly ``k`` factors (see the module docstring)."""
+    variable = np.flatnonzero(np.asarray(ds.factor_sizes) > 1)
+    if not 1 <= k <= len(variable):
+        raise DrvizError(f"k must be between 1 and {len(variable)} (the number of varying factors); got {k}")
+    a = ds.sample_factors(n, rng)
+    # k distinct factors per row: the first k columns of a random permutation of the variable ones.
+    order = np.argsort(rng.random((n, len(variable))), axis=1)[:, :k]
+    chosen = variable[order]  # (n, k)
+    b = a.copy()
+    for j in range(k):  # k is tiny (1 by default): loop over columns, never over samples
+        for f in np.unique(chosen[:, j]):
+            rows = np.flatnonzero(chosen[:, j] == f)
+            b[rows] = ds.redraw(b[rows], int(f), rng)
+    mask = a != b
+    changed = chosen[:, 0].astype(np.int64)
+    return WeakPairs(a, b, changed, mask)
+
+
+def batches(
+    ds: GroundTruthDataset,
+    batch_size: int,
+    rng: np.random.Generator,
+    *,
+    pairs: bool = False,
+    k: int = 1,
+    prefetch: int = 3,
+) -> Iterator[tuple[np.ndarray, ...]]:
+    """Endless batches rendered in a background thread, so data never waits on training.
+
+    Yields ``(images,)`` or, with ``pairs=True``, ``(images_a, images_b, changed)``. The
+    sequence depends only on ``rng``: the worker consumes it in order, whatever the timing.
+    Close the generator (or let it be garbage collected) to stop the worker.
+    """
+
+    def make() -> tuple[np.ndarray, ...]:
+        if pairs:
+            wp = weak_pairs(ds, batch_size, rng, k)
+            return ds.render(wp.a, rng), ds.render(wp.b, rng), wp.changed
+        return (ds.sample(batch_size, rng)[0],)
+
+    q: queue.Queue = queue.Queue(maxsize=prefetch)
+    stop = threading.Event()
+
+    def worker() -> None:
+        try:
+            while not stop.is_set():
+                item = make()
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+        except BaseException as exc:  # surfaced in the consumer, never swallowed
+            q.put(exc)
+
+    thread = threading.Thread(target=worker, daemon=True, name="drviz-batches")
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
