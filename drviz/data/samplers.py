@@ -73,35 +73,48 @@ def weak_pairs(ds: GroundTruthDataset, n: int, rng: np.random.Generator, k: int 
     return WeakPairs(a, b, changed, mask)
 
 
+def batch_rng(seed: int, step: int) -> np.random.Generator:
+    """The generator that draws training batch ``step`` of a run seeded ``seed``.
+
+    Seeding per step makes the data order a pure function of (seed, step): a resumed run sees
+    exactly the batches the uninterrupted one would have seen, whatever was prefetched.
+    """
+    return np.random.default_rng([seed, step])
+
+
+def make_batch(ds: GroundTruthDataset, batch_size: int, rng: np.random.Generator, *, pairs: bool = False, k: int = 1) -> tuple[np.ndarray, ...]:
+    """One training batch: ``(images,)`` or, with ``pairs=True``, ``(images_a, images_b, changed)``."""
+    if pairs:
+        wp = weak_pairs(ds, batch_size, rng, k)
+        return ds.render(wp.a, rng), ds.render(wp.b, rng), wp.changed
+    return (ds.sample(batch_size, rng)[0],)
+
+
 def batches(
     ds: GroundTruthDataset,
     batch_size: int,
-    rng: np.random.Generator,
+    seed: int,
     *,
+    start: int = 0,
     pairs: bool = False,
     k: int = 1,
     prefetch: int = 3,
 ) -> Iterator[tuple[np.ndarray, ...]]:
-    """Endless batches rendered in a background thread, so data never waits on training.
+    """Endless batches for steps ``start, start+1, ...``, rendered in a background thread so
+    that data never waits on training (rendering is 10-400x faster than a training step).
 
-    Yields ``(images,)`` or, with ``pairs=True``, ``(images_a, images_b, changed)``. The
-    sequence depends only on ``rng``: the worker consumes it in order, whatever the timing.
-    Close the generator (or let it be garbage collected) to stop the worker.
+    Batch ``s`` is ``make_batch(ds, batch_size, batch_rng(seed, s), ...)``. Close the generator
+    (or let it be garbage collected) to stop the worker.
     """
-
-    def make() -> tuple[np.ndarray, ...]:
-        if pairs:
-            wp = weak_pairs(ds, batch_size, rng, k)
-            return ds.render(wp.a, rng), ds.render(wp.b, rng), wp.changed
-        return (ds.sample(batch_size, rng)[0],)
-
     q: queue.Queue = queue.Queue(maxsize=prefetch)
     stop = threading.Event()
 
     def worker() -> None:
+        step = start
         try:
             while not stop.is_set():
-                item = make()
+                item = make_batch(ds, batch_size, batch_rng(seed, step), pairs=pairs, k=k)
+                step += 1
                 while not stop.is_set():
                     try:
                         q.put(item, timeout=0.1)
