@@ -1,0 +1,332 @@
+"""Self-describing run folders: ``checkpoints/<run>/``.
+
+A run folder holds
+- ``model.pt``: the weights, a plain ``state_dict`` (loaded with ``weights_only=True``, so a
+  pickle smuggled inside is refused, never executed);
+- ``config.json``: ``{"config": RunConfig, "model": ModelSpec, "notes": [...]}``, enough to
+  rebuild the network with no other file (as nanoGPT's checkpoints);
+- ``state.json``: progress (step, finished, cancelled, last losses);
+- ``history.csv``: the loss history; ``metrics.json`` once evaluated;
+- ``train_state.pt``: weights + optimizer + step, for ``--resume``.
+Every file is written to a temporary file in the same folder and renamed over the target, so a
+crash (even ``kill -9``) leaves either the old or the new file, never half of one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import pickle
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from drviz.config import RunConfig
+from drviz.errors import DrvizError
+from drviz.models import VAE, ModelSpec
+
+REQUIRED = ("model.pt", "config.json")
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+HISTORY_COLUMNS = ("step", "loss", "recon", "kl", "images_per_s", "elapsed_s")
+
+
+def runs_root() -> Path:
+    """Where runs live: ``$DRVIZ_CHECKPOINTS`` or the repository's ``checkpoints/``."""
+    env = os.environ.get("DRVIZ_CHECKPOINTS")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "checkpoints"
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+# -- atomic writes ------------------------------------------------------------------------
+def _atomic(path: Path, write) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; runs are shared like any file
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    _atomic(path, lambda fh: fh.write(data))
+
+
+def atomic_write_json(path: Path, data) -> None:
+    atomic_write_bytes(path, (json.dumps(data, indent=2, allow_nan=False) + "\n").encode())
+
+
+def atomic_torch_save(obj, path: Path) -> None:
+    _atomic(path, lambda fh: torch.save(obj, fh))
+
+
+def write_history(path: Path, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(path, buf.getvalue().encode())
+
+
+def read_history(run_path: Path) -> list[dict]:
+    """The loss history as a list of rows (floats); empty when the run has none yet."""
+    path = Path(run_path) / "history.csv"
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+# -- safe loading -------------------------------------------------------------------------
+def load_tensors(path: Path) -> dict:
+    """``torch.load`` with pickles disabled, mapping every failure to a one-line DrvizError."""
+    path = Path(path)
+    if not path.is_file():
+        raise DrvizError(f"{path} not found: a run folder needs model.pt (train or import a run)")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise DrvizError(
+            f"{path.name} contains pickled Python objects, which drviz refuses to load "
+            "(they can run code); save a plain state_dict instead"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile):
+        raise DrvizError(f"{path} is truncated or corrupt: re-export it or retrain the run") from None
+    if not isinstance(obj, dict):
+        raise DrvizError(f"{path.name} does not hold a state_dict (a dict of tensors)")
+    return obj
+
+
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise DrvizError(f"{Path(path).parent.name or path}: no {what} in the run folder; is it a drviz run?") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise DrvizError(f"{path} is not valid JSON; the run folder is damaged") from None
+    if not isinstance(data, dict):
+        raise DrvizError(f"{path} must hold a JSON object")
+    return data
+
+
+def read_config(run_path: Path) -> tuple[RunConfig, ModelSpec, list[str]]:
+    data = _read_json(Path(run_path) / "config.json", "config.json")
+    if "config" not in data or "model" not in data:
+        raise DrvizError(f"{Path(run_path) / 'config.json'} lacks 'config' or 'model'; is it a drviz run?")
+    try:
+        spec = ModelSpec(**data["model"])
+    except TypeError as exc:
+        raise DrvizError(f"config.json has a malformed model spec: {exc}") from None
+    return RunConfig.from_json(data["config"]), spec, list(data.get("notes", []))
+
+
+def write_config(run_path: Path, config: RunConfig, spec: ModelSpec, notes: list[str]) -> None:
+    atomic_write_json(Path(run_path) / "config.json", {"config": config.to_json(), "model": spec.to_json(), "notes": notes})
+
+
+def load_weights(model: VAE, state: dict, source: str) -> None:
+    """Load a state_dict, explaining architecture / latent-size mismatches in one line."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    if missing or unexpected:
+        raise DrvizError(
+            f"{source} is not a drviz VAE checkpoint for this architecture "
+            f"({len(missing)} missing, {len(unexpected)} unexpected weights, e.g. {(missing or unexpected)[0]})"
+        )
+    for key, value in state.items():
+        if not isinstance(value, torch.Tensor) or value.shape != own[key].shape:
+            shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            raise DrvizError(
+                f"{source}: weight {key} has shape {shape}, the model expects {tuple(own[key].shape)} "
+                f"(a different latent size, width or channel count than config.json says)"
+            )
+    model.load_state_dict(state)
+
+
+# -- runs -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunInfo:
+    """A run folder's description, without its weights."""
+
+    name: str
+    path: Path
+    config: RunConfig
+    spec: ModelSpec
+    notes: tuple[str, ...]
+    state: dict
+    metrics: dict | None
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.state.get("finished"))
+
+    @property
+    def step(self) -> int:
+        return int(self.state.get("step", 0))
+
+
+@dataclass(frozen=True)
+class Run:
+    """A loaded run: its description and the network, in eval mode."""
+
+    info: RunInfo
+    model: VAE
+    device: torch.device
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def path(self) -> Path:
+        return self.info.path
+
+    @property
+    def config(self) -> RunConfig:
+        return self.info.config
+
+
+def resolve_run(name_or_path: str | Path, root: Path | None = None) -> Path:
+    """A run folder from a name under ``root`` or a path."""
+    p = Path(name_or_path)
+    candidates = [p] if p.is_absolute() else [(root or runs_root()) / p, p]
+    for c in candidates:
+        if c.is_dir():
+            return c
+    raise DrvizError(f"run {str(name_or_path)!r} not found under {root or runs_root()}; `python -m drviz runs` lists them")
+
+
+def read_run(name_or_path: str | Path, root: Path | None = None) -> RunInfo:
+    path = resolve_run(name_or_path, root)
+    config, spec, notes = read_config(path)
+    state = _read_json(path / "state.json", "state.json") if (path / "state.json").exists() else {}
+    metrics = _read_json(path / "metrics.json", "metrics.json") if (path / "metrics.json").exists() else None
+    return RunInfo(path.name, path, config, spec, tuple(notes), state, metrics)
+
+
+def load_run(name_or_path: str | Path, device: str | torch.device | None = None, root: Path | None = None) -> Run:
+    """Rebuild a run's network from its folder alone and load its weights safely."""
+    info = read_run(name_or_path, root)
+    model = VAE(info.spec)
+    load_weights(model, load_tensors(info.path / "model.pt"), f"{info.name}/model.pt")
+    dev = torch.device(device) if device is not None else default_device()
+    return Run(info, model.to(dev).eval(), dev)
+
+
+def list_runs(root: Path | None = None) -> list[RunInfo]:
+    """Every readable run under ``root`` (sorted by name); damaged folders are skipped."""
+    root = root or runs_root()
+    runs = []
+    for path in sorted(p for p in Path(root).glob("*") if p.is_dir() and (p / "config.json").exists()):
+        try:
+            runs.append(read_run(path))
+        except DrvizError:
+            continue
+    return runs
+
+
+def lineage(info: RunInfo, root: Path | None = None) -> list[str]:
+    """Run names from the original source to this run (``init_from`` chain)."""
+    chain, seen = [info.name], {info.name}
+    current = info
+    while current.config.init_from:
+        name = Path(current.config.init_from).name
+        chain.insert(0, name)
+        if name in seen:
+            break
+        seen.add(name)
+        try:
+            current = read_run(current.config.init_from, root)
+        except DrvizError:
+            break
+    return chain
+
+
+def save_metrics(run_path: Path, data: dict) -> None:
+    atomic_write_json(Path(run_path) / "metrics.json", data)
+
+
+# -- import / export ------------------------------------------------------------------------
+EXPORTED = ("model.pt", "config.json", "state.json", "history.csv", "metrics.json")
+MAX_IMPORT_BYTES = 200 * 2**20
+
+
+def export_zip(name_or_path: str | Path, root: Path | None = None) -> bytes:
+    """A zip of the run folder (``<run>/...``), ready for ``import_zip`` elsewhere."""
+    path = resolve_run(name_or_path, root)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for fname in EXPORTED:
+            if (path / fname).exists():
+                zf.write(path / fname, f"{path.name}/{fname}")
+    return buf.getvalue()
+
+
+def unique_run_path(root: Path, name: str) -> Path:
+    base = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("._") or "run"
+    path, i = root / base, 2
+    while path.exists():
+        path, i = root / f"{base}-{i}", i + 1
+    return path
+
+
+def import_zip(data: bytes, root: Path | None = None, name: str | None = None) -> RunInfo:
+    """Validate an uploaded run zip (layout, config, weights loadable without pickle), then add it.
+
+    The run is checked in a temporary folder and renamed into ``root`` only when valid.
+    """
+    root = Path(root or runs_root())
+    if len(data) > MAX_IMPORT_BYTES:
+        raise DrvizError(f"the zip is larger than {MAX_IMPORT_BYTES >> 20} MB; a drviz run is a few MB")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise DrvizError("the upload is not a zip file; export a run with `Download run (zip)`") from None
+    with zf:
+        files = {}
+        for item in zf.infolist():
+            if item.is_dir():
+                continue
+            parts = Path(item.filename).parts
+            if item.filename.startswith("/") or ".." in parts:
+                raise DrvizError(f"the zip holds an unsafe path {item.filename!r}")
+            if Path(item.filename).name in EXPORTED:
+                files[Path(item.filename).name] = item
+        missing = [f for f in REQUIRED if f not in files]
+        if missing:
+            raise DrvizError(f"the zip lacks {', '.join(missing)}: it is not a drviz run folder")
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=root, prefix=".import-"))
+        try:
+            for fname, item in files.items():
+                (tmp / fname).write_bytes(zf.read(item))
+            info = read_run(tmp)
+            load_weights(VAE(info.spec), load_tensors(tmp / "model.pt"), "model.pt in the zip")
+            top = Path(next(iter(files.values())).filename).parts
+            final = unique_run_path(root, name or (top[0] if len(top) > 1 else "imported"))
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return read_run(final)
+
+
+def delete_run(name_or_path: str | Path, root: Path | None = None) -> None:
+    shutil.rmtree(resolve_run(name_or_path, root))

@@ -1,0 +1,82 @@
+"""The one typed, frozen configuration of a training run (source training or transfer).
+
+Validated on construction, saved as ``config.json`` beside the weights, never exec'd.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+from drviz.errors import DrvizError
+from drviz.models import METHODS
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A run: what to train on, how, and from what.
+
+    ``init_from`` names the source run of a transfer (fine-tuning); None trains from scratch.
+    ``k`` is the number of factors redrawn in weak pairs. ``kl_warmup`` linearly ramps beta
+    from 0 over that many steps; ``grad_clip`` (max gradient norm, 0 = off).
+    """
+
+    dataset: str
+    method: str = "beta_vae"
+    beta: float = 1.0
+    latent_dim: int = 10
+    width: int = 1
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 5e-4
+    seed: int = 0
+    init_from: str | None = None
+    k: int = 1
+    kl_warmup: int = 0
+    grad_clip: float = 0.0
+    checkpoint_every: int = 500
+
+    def __post_init__(self):
+        def bad(name, why):
+            raise DrvizError(f"invalid {name}={getattr(self, name)!r}: {why}")
+
+        if not isinstance(self.dataset, str) or not self.dataset:
+            bad("dataset", "give a dataset name (see `python -m drviz datasets`)")
+        if self.method not in METHODS:
+            bad("method", f"choose one of {', '.join(METHODS)}")
+        checks = (
+            ("beta", lambda v: isinstance(v, (int, float)) and math.isfinite(v) and 0 <= v <= 1000, "must be a number in [0, 1000]"),
+            ("latent_dim", lambda v: isinstance(v, int) and 1 <= v <= 256, "must be an integer in [1, 256]"),
+            ("width", lambda v: isinstance(v, int) and 1 <= v <= 8, "must be an integer in [1, 8]"),
+            ("steps", lambda v: isinstance(v, int) and 1 <= v <= 10_000_000, "must be an integer in [1, 10,000,000]"),
+            ("batch_size", lambda v: isinstance(v, int) and 2 <= v <= 4096, "must be an integer in [2, 4096]"),
+            ("lr", lambda v: isinstance(v, (int, float)) and 0 < v <= 1, "must be in (0, 1]"),
+            ("seed", lambda v: isinstance(v, int) and 0 <= v < 2**31, "must be an integer in [0, 2^31)"),
+            ("k", lambda v: isinstance(v, int) and v >= 1, "must be an integer >= 1"),
+            ("kl_warmup", lambda v: isinstance(v, int) and v >= 0, "must be an integer >= 0"),
+            ("grad_clip", lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, "must be >= 0 (0 disables clipping)"),
+            ("checkpoint_every", lambda v: isinstance(v, int) and v >= 1, "must be an integer >= 1"),
+        )
+        for name, ok, why in checks:
+            if isinstance(getattr(self, name), bool) or not ok(getattr(self, name)):
+                bad(name, why)
+
+    @property
+    def weak(self) -> bool:
+        return self.method != "beta_vae"
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "RunConfig":
+        if not isinstance(data, dict):
+            raise DrvizError("config.json must hold a JSON object of run settings")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise DrvizError(f"config.json has unknown settings {unknown}; is it a drviz run?")
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise DrvizError(f"config.json is incomplete: {exc}") from None

@@ -1,0 +1,55 @@
+"""Image arrays -> tiled grids, PNG and GIF bytes (used by the CLI and the app's downloads)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def to_uint8_hwc(images: np.ndarray) -> np.ndarray:
+    """(..., C, H, W) floats in [0, 1] -> (..., H, W, 3) uint8 (grayscale repeated to RGB)."""
+    arr = np.clip(np.asarray(images, dtype=np.float32), 0.0, 1.0)
+    arr = np.moveaxis(arr, -3, -1)
+    if arr.shape[-1] == 1:
+        arr = np.repeat(arr, 3, axis=-1)
+    return (arr * 255.0 + 0.5).astype(np.uint8)
+
+
+def tile(grid: np.ndarray, pad: int = 2, pad_value: int = 255) -> np.ndarray:
+    """A (rows, cols, C, H, W) float grid -> one (rows*(H+pad)-pad, cols*(W+pad)-pad, 3) uint8 image."""
+    imgs = to_uint8_hwc(grid)
+    rows, cols, h, w, _ = imgs.shape
+    out = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad, 3), pad_value, np.uint8)
+    for r in range(rows):
+        for c in range(cols):
+            out[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = imgs[r, c]
+    return out
+
+
+def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
+    """An (H, W, 3) uint8 image as PNG bytes, optionally enlarged by an integer factor (nearest)."""
+    img = Image.fromarray(image)
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def gif_bytes(frames: np.ndarray, duration_ms: int = 120, scale: int = 1) -> bytes:
+    """(T, H, W, 3) uint8 frames as a looping GIF that plays forward then back."""
+    seq = list(frames) + list(frames[-2:0:-1])
+    imgs = [Image.fromarray(f) for f in seq]
+    if scale > 1:
+        imgs = [im.resize((im.width * scale, im.height * scale), Image.NEAREST) for im in imgs]
+    buf = io.BytesIO()
+    imgs[0].save(buf, format="GIF", save_all=True, append_images=imgs[1:], duration=duration_ms, loop=0)
+    return buf.getvalue()
+
+
+def save_png(image: np.ndarray, path: str | Path, scale: int = 1) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_bytes(png_bytes(image, scale))
