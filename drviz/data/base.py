@@ -102,6 +102,14 @@ class GroundTruthDataset:
         out[:, factor] = (out[:, factor] + shift) % size
         return out
 
+    def factor_values_along(self, base: np.ndarray, factor: int) -> np.ndarray:
+        """Sorted values ``factor`` can take while the other FoVs keep ``base``'s values.
+
+        Every value on a full generated grid; file-backed datasets override this to list only the
+        combinations they store (used by traversal grids).
+        """
+        return np.arange(self.factor_sizes[factor], dtype=np.int64)
+
     def render(self, factors: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """Images for (n, K) factors: float32 (n, C, 64, 64) in [0, 1].
 

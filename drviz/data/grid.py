@@ -19,14 +19,16 @@ def traversal_factors(
 ) -> np.ndarray:
     """(K * steps, K) factors: row block f walks FoV f over ``steps`` evenly spaced values.
 
-    ``base`` is the (K,) factor vector the other FoVs keep. A FoV with fewer than ``steps``
-    values repeats its values (``np.linspace`` indices rounded down), so every row has ``steps``
-    cells.
+    ``base`` is the (K,) factor vector the other FoVs keep. The values are evenly spaced among
+    those the dataset offers with the others fixed (``ds.factor_values_along``: the whole range
+    on a generated grid, only stored rows for files); a FoV with fewer than ``steps`` values
+    repeats some (``np.linspace`` indices rounded down), so every row has ``steps`` cells.
     """
     base = ds.check_factors(np.asarray(base).reshape(1, -1))[0]
     rows = []
-    for f, size in enumerate(ds.factor_sizes):
-        values = np.floor(np.linspace(0, size - 1, steps) + 1e-9).astype(np.int64)
+    for f in range(ds.num_factors):
+        available = ds.factor_values_along(base, f)
+        values = available[np.floor(np.linspace(0, len(available) - 1, steps) + 1e-9).astype(np.int64)]
         block = np.repeat(base[None, :], steps, axis=0)
         block[:, f] = values
         rows.append(block)
