@@ -231,10 +231,10 @@ def load_run(name_or_path: str | Path, device: str | torch.device | None = None,
 
 
 def list_runs(root: Path | None = None) -> list[RunInfo]:
-    """Every readable run under ``root`` (sorted by name); damaged folders are skipped."""
+    """Every usable run (config and weights) under ``root``, sorted by name; damaged folders are skipped."""
     root = root or runs_root()
     runs = []
-    for path in sorted(p for p in Path(root).glob("*") if p.is_dir() and (p / "config.json").exists()):
+    for path in sorted(p for p in Path(root).glob("*") if (p / "config.json").exists() and (p / "model.pt").exists()):
         try:
             runs.append(read_run(path))
         except DrvizError:

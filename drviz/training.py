@@ -265,10 +265,9 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False,
             loss, recon, kl = step_loss(model, config, batch, beta, gen)
             loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
-                raise TrainingDiverged(
-                    f"loss became {loss_value} at step {step + 1}; kept the last good checkpoint "
-                    f"(step {_saved_step(out)}); lower --lr or set --grad-clip"
-                )
+                saved = _saved_step(out)
+                kept = f"kept the last good checkpoint (step {saved})" if saved else "no checkpoint had been written yet"
+                raise TrainingDiverged(f"loss became {loss_value} at step {step + 1}; {kept}; lower --lr or set --grad-clip")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from drviz.models import METHODS
@@ -20,11 +21,13 @@ def _add_training_args(p: argparse.ArgumentParser, *, source: bool) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--progress-file", default=None, help="also write live progress as JSON here (used by the app)")
 
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a source VAE on a dataset")
-    p.add_argument("--dataset", required=True)
+    p.add_argument("--dataset", help="dataset name (see `python -m drviz datasets`)")
+    p.add_argument("--config", help="a RunConfig JSON file; replaces the other settings (used by the app)")
     p.add_argument("--method", default="beta_vae", help=f"one of {', '.join(METHODS)}")
     p.add_argument("--beta", type=float, default=1.0)
     p.add_argument("--latent-dim", type=int, default=10)
@@ -64,9 +67,13 @@ def register(sub) -> None:
 
 
 def _run(config, args) -> int:
+    import signal
+    import threading
+
     from tqdm import tqdm
 
     from drviz.checkpoints import runs_root
+    from drviz.jobs import ProgressWriter
     from drviz.training import default_run_name, train
 
     from drviz.data import get_dataset
@@ -75,16 +82,32 @@ def _run(config, args) -> int:
     check_compatible(config, get_dataset(config.dataset))  # fail before drawing a progress bar
     out = Path(args.out) if args.out else runs_root() / default_run_name(config)
     bar = tqdm(total=config.steps, unit="step", dynamic_ncols=True)
+    writer = ProgressWriter(Path(args.progress_file)) if args.progress_file else None
+    # SIGTERM (the app's Cancel) and Ctrl+C stop cooperatively: the run saves a checkpoint first.
+    cancel = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: cancel.set())
+    signal.signal(signal.SIGINT, lambda *_: cancel.set())
 
     def on_progress(p):
         bar.n = p.step
         bar.set_postfix(loss=f"{p.loss:.1f}", kl=f"{p.kl:.1f}", img_s=f"{p.images_per_s:.0f}", refresh=False)
         bar.refresh()
+        if writer:
+            writer.update(p)
 
     try:
-        result = train(config, out, resume=args.resume, on_progress=on_progress, device=args.device, threads=args.threads)
+        result = train(config, out, resume=args.resume, on_progress=on_progress, cancel=cancel,
+                       device=args.device, threads=args.threads)
+    except Exception as exc:
+        if writer:
+            writer.finish("failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise
     finally:
         bar.close()
+    if writer:
+        writer.finish("cancelled" if result.cancelled else "finished")
+    if result.cancelled:
+        print(f"cancelled at step {result.step}; continue with --resume --out {out}")
     last = result.history[-1] if result.history else {}
     print(f"run {out} at step {result.step}: loss {last.get('loss', float('nan')):.2f} "
           f"(recon {last.get('recon', float('nan')):.2f}, kl {last.get('kl', float('nan')):.2f})")
@@ -93,7 +116,16 @@ def _run(config, args) -> int:
 
 def cmd_train(args) -> int:
     from drviz.config import RunConfig
+    from drviz.errors import DrvizError
 
+    if args.config:
+        try:
+            data = json.loads(Path(args.config).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DrvizError(f"cannot read --config {args.config}: {exc}") from None
+        return _run(RunConfig.from_json(data), args)
+    if not args.dataset:
+        raise DrvizError("give --dataset (or --config FILE)")
     config = RunConfig(
         dataset=args.dataset, method=args.method, beta=args.beta, latent_dim=args.latent_dim, width=args.width,
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, k=args.k,

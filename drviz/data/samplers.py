@@ -55,10 +55,32 @@ class WeakPairs:
 
 
 def weak_pairs(ds: GroundTruthDataset, n: int, rng: np.random.Generator, k: int = 1) -> WeakPairs:
-    """``n`` pairs whose factors differ in exactly ``k`` factors (see the module docstring)."""
+    """``n`` pairs whose factors differ in exactly ``k`` factors (see the module docstring).
+
+    On file-backed data with an incomplete grid some draws find no stored partner; those pairs
+    are dropped and more are drawn (a few rounds at most; full grids never need a second).
+    """
     variable = np.flatnonzero(np.asarray(ds.factor_sizes) > 1)
     if not 1 <= k <= len(variable):
         raise DrvizError(f"k must be between 1 and {len(variable)} (the number of varying factors); got {k}")
+    parts: list[WeakPairs] = []
+    have = 0
+    for _ in range(50):
+        wp = _weak_pairs_once(ds, n, rng, k, variable)
+        keep = wp.mask.sum(axis=1) == k
+        if keep.all() and not parts:
+            return wp
+        parts.append(WeakPairs(wp.a[keep], wp.b[keep], wp.changed[keep], wp.mask[keep]))
+        have += int(keep.sum())
+        if have >= n:
+            return WeakPairs(*(np.concatenate([getattr(p, f) for p in parts])[:n] for f in ("a", "b", "changed", "mask")))
+    raise DrvizError(
+        f"{ds.name}: too few stored images differ in exactly {k} factor(s) to draw weak pairs; "
+        "use a dataset with a more complete factor grid or a smaller k"
+    )
+
+
+def _weak_pairs_once(ds: GroundTruthDataset, n: int, rng: np.random.Generator, k: int, variable: np.ndarray) -> WeakPairs:
     a = ds.sample_factors(n, rng)
     # k distinct factors per row: the first k columns of a random permutation of the variable ones.
     order = np.argsort(rng.random((n, len(variable))), axis=1)[:, :k]

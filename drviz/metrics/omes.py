@@ -27,15 +27,21 @@ What is the same as the reference (by default):
 - the averaged score is rounded to 4 decimals.
 
 What differs:
-- pairs are built by grouping label codes (``np.unique`` / ``argsort``), never by per-row scans:
-  milliseconds instead of the reference's ~17 s for 15,000 rows. Within one visit of a line the
-  reference draws a disjoint matching; here each of the line's pairs is an independent uniform
-  ordered pair of distinct points. For lines of 2 or 3 points this is the same distribution, and
-  for longer lines every pair has the same probability as in the reference; only the
-  correlation between pairs of one visit differs, which changes the seed-to-seed spread, not the
-  expected score. ``estimator="expected"`` instead computes the correlation under the exact pair
-  distribution the reference samples from (all within-line pairs, weighted), deterministic and
-  seed-free: the value the reference's scores scatter around.
+- lines are found by grouping label codes (``np.unique`` / ``argsort``), never by per-row
+  scans: milliseconds instead of the reference's ~17 s for 15,000 rows.
+- **the default estimator is "expected"**: the pearson correlation under the exact distribution
+  the reference samples its pairs from (every ordered pair of distinct points of a line, the line
+  weighted by its m * floor(m / 2) pairs), computed in closed form from per-line sums. It is the
+  value the reference's seeds scatter around, deterministic, and needs no pair cap (no pair is
+  materialised; ``n_pairs`` reports how many the reference would draw, before its cap). On the
+  reference's own example it lands within 0.0003 of the mean of its 5 seeds, while any single
+  seed of the reference (or of "sampled") is off by about 0.002. The seed then only drives the
+  inactive-dim estimate.
+- ``estimator="sampled"`` draws pairs as the reference does, at most ``max_pairs`` per FoV. Within
+  one visit of a line the reference draws a disjoint matching; here each of the line's pairs is
+  an independent uniform ordered pair of distinct points. For lines of 2 or 3 points this is the
+  same distribution, and for longer ones every pair has the same probability; only the
+  correlation between pairs of one visit differs (measured: the same seed-to-seed spread).
 - edge cases never crash or yield NaN (the reference returns NaN everywhere, or raises): a FoV
   with fewer than 2 pairs, a single-valued FoV, an active dim constant within the FoV's pairs, or
   a FoV no active dim responds to (a column of zeros: for example a binary FoV, whose ceiling is
@@ -451,7 +457,7 @@ def association_matrix(
     factor_names: Sequence[str] | None = None,
     rng: np.random.Generator | int | None = 0,
     max_pairs: int = MAX_PAIRS,
-    estimator: Estimator = "sampled",
+    estimator: Estimator = "expected",
     n_activity: int = N_ACTIVITY,
     threshold: float = INACTIVE_THRESHOLD,
 ) -> AssociationMatrix:
@@ -463,8 +469,8 @@ def association_matrix(
         factor_names: K names (default factor_0 ...).
         rng: seed or generator for the pair sampling and the activity estimate.
         max_pairs: at most this many pairs per FoV.
-        estimator: "sampled" (the reference's procedure) or "expected" (its exact expectation,
-            deterministic; see the module docstring).
+        estimator: "expected" (default: the exact expectation of the reference's pair sampling,
+            deterministic) or "sampled" (the reference's procedure); see the module docstring.
     Returns:
         An ``AssociationMatrix``; feed it to ``omes_components``.
     """
@@ -666,7 +672,7 @@ def components_from_matrix(matrix: np.ndarray, factor_names: Sequence[str] | Non
 # ---------------------------------------------------------------------------------------------
 def compute_omes(z: np.ndarray, factors: np.ndarray, *, alpha: float = 0.5, pooling: Pooling = "avg",
                  factor_names: Sequence[str] | None = None, rng: np.random.Generator | int | None = 0,
-                 estimator: Estimator = "sampled") -> OMESResult:
+                 estimator: Estimator = "expected") -> OMESResult:
     """``association_matrix`` -> ``omes_components`` -> ``omes(alpha, pooling)`` in one call."""
     assoc = association_matrix(z, factors, factor_names=factor_names, rng=rng, estimator=estimator)
     return omes_components(assoc).omes(alpha, pooling)

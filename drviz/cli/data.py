@@ -1,0 +1,61 @@
+"""CLI for the data stage: ``datasets`` (list) and ``datasets show NAME --out FILE.png``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "datasets",
+        help="list datasets with their FoVs, or show one as a traversal grid",
+        description="List every dataset (FoV names and sizes, image shape, kind); "
+        "`datasets show NAME --out FILE.png` writes one row per FoV traversed while the others stay fixed.",
+    )
+    p.set_defaults(func=cmd_list)
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    s = actions.add_parser("show", help="write a grid of samples: one row per FoV traversed, the others fixed")
+    s.add_argument("name", help="a dataset name, or kind:PATH for your own files (dsprites_npz:, coil100:, folder:)")
+    s.add_argument("--out", required=True, help="PNG file to write")
+    s.add_argument("--seed", type=int, default=0, help="seed of the fixed factors (and of any noise)")
+    s.add_argument("--steps", type=int, default=10, help="images per row (default 10)")
+    s.set_defaults(func=cmd_show)
+
+
+def format_table(infos) -> str:
+    """A plain-text table of DatasetInfo rows."""
+    rows = [("name", "kind", "image", "combinations", "factors (name=size)")]
+    for i in infos:
+        rows.append(
+            (
+                i.name,
+                i.kind,
+                "x".join(str(s) for s in i.image_shape),
+                f"{i.n_combinations:,}",
+                " ".join(f"{n}={s}" for n, s in zip(i.factor_names, i.factor_sizes)),
+            )
+        )
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths)) + "  " + r[-1] for r in rows
+    )
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from drviz.data import dataset_names, get_dataset
+
+    print(format_table(get_dataset(n).info for n in dataset_names()))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from drviz.data import get_dataset
+    from drviz.data.grid import save_png, traversal_grid
+
+    ds = get_dataset(args.name)
+    grid = traversal_grid(ds, np.random.default_rng(args.seed), steps=args.steps)
+    path = save_png(grid, args.out)
+    print(f"wrote {path} ({ds.name}: rows {', '.join(ds.factor_names)}; {args.steps} steps)")
+    return 0
