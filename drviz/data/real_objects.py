@@ -4,7 +4,8 @@ In the spirit of Coil100-Augmented (Dapueto et al. 2024 use it as a real target)
 rotated in plane, scaled and placed on a grid of positions, optionally over real textures, with
 every factor labelled. Nothing can be downloaded here, so the objects are cut from the
 photographs that ship inside scikit-image (``skimage.data``: coffee, chelsea, astronaut, rocket,
-stereo_motorcycle, coins) and scikit-learn (``load_sample_image("flower.jpg")``), each with a
+stereo_motorcycle, coins) and scikit-learn (``datasets/images/flower.jpg``, what
+``sklearn.datasets.load_sample_image("flower.jpg")`` returns), each with a
 hand-drawn mask (ellipses and polygons in the photo's pixel coordinates). The background textures
 are skimage's brick, grass and gravel photographs, lightly tinted.
 
@@ -92,9 +93,17 @@ def _photo(name: str) -> np.ndarray:
     import skimage.data
 
     if name == "flower":
-        from sklearn.datasets import load_sample_image
+        # scikit-learn's sample photo, read straight from the installed package: importing
+        # sklearn itself would cost a second.
+        from importlib.util import find_spec
+        from pathlib import Path
 
-        img = load_sample_image("flower.jpg")
+        from PIL import Image
+
+        spec = find_spec("sklearn")
+        path = Path(spec.origin).parent / "datasets" / "images" / "flower.jpg"
+        with Image.open(path) as im:
+            img = np.asarray(im.convert("RGB"))
     elif name == "motorcycle":
         img = skimage.data.stereo_motorcycle()[0]
     else:
