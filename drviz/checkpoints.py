@@ -101,12 +101,16 @@ def load_tensors(path: Path) -> dict:
         raise DrvizError(f"{path} not found: a run folder needs model.pt (train or import a run)")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
+    except pickle.UnpicklingError as exc:
+        # weights_only refuses globals (classes, functions): that is a smuggled object, while a
+        # damaged file fails to parse at all ("invalid load key", ...).
+        if "global" not in str(exc).lower():
+            raise DrvizError(f"{path} is truncated or corrupt: re-export it or retrain the run") from None
         raise DrvizError(
             f"{path.name} contains pickled Python objects, which drviz refuses to load "
             "(they can run code); save a plain state_dict instead"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile):
+    except Exception:  # torch raises many types on damaged bytes (RuntimeError, EOFError, struct.error, ...)
         raise DrvizError(f"{path} is truncated or corrupt: re-export it or retrain the run") from None
     if not isinstance(obj, dict):
         raise DrvizError(f"{path.name} does not hold a state_dict (a dict of tensors)")

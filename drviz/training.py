@@ -210,6 +210,8 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False,
         if replace(saved, steps=config.steps) != replace(config, steps=config.steps):
             raise DrvizError(f"--resume needs the run's own settings; {out}/config.json differs from the ones given")
         config = replace(saved, steps=config.steps)
+        for stale in out.glob(".*.tmp"):  # a write cut short by a kill: the target file is intact
+            stale.unlink()
         model = VAE(spec)
         state = ckpt.load_tensors(out / "train_state.pt")
         ckpt.load_weights(model, state["model"], f"{out.name}/train_state.pt")

@@ -1,0 +1,42 @@
+# Two commands (see README): `make run` launches the app, `make test` runs every test.
+# Both create/reuse .venv; a stamp per requirements file makes a second run install nothing.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8501
+
+.PHONY: run test test-fast browser bench clean-venv
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.app: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.test: requirements-test.txt $(VENV)/.app
+	$(PY) -m pip install -q -r requirements-test.txt
+	touch $@
+
+run: $(VENV)/.app
+	@echo "drviz: open http://localhost:$(PORT) in your browser (Ctrl+C stops the app)"
+	$(PY) -m streamlit run app.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false
+
+# Chromium for the browser tests comes from Debian's apt; where apt is missing the browser tests
+# skip themselves with a message saying so.
+browser:
+	@bash .ci/install_browser.sh
+
+test: $(VENV)/.test browser
+	$(PY) -m pytest -q --junitxml=artifacts/junit.xml $(PYTEST_ARGS)
+
+# Everything but the real-browser tests (quick local loop).
+test-fast: $(VENV)/.test
+	$(PY) -m pytest -q -m "not browser" $(PYTEST_ARGS)
+
+bench: $(VENV)/.test
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,199 @@
+"""Figure builders: arrays in, plotly ``Figure`` out (STYLE conventions 10-11).
+
+The same functions serve the app, the CLI and the tests; none computes a score. The OMES figures
+follow the paper's (Dapueto et al., NeurIPS 2024): the association matrix as a dims x FoVs heatmap
+and per-FoV bars of OS, MES and OMES at a given alpha.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import shutil
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+OS_COLOR, MES_COLOR, OMES_COLOR = "#7fa7d6", "#f2b06b", "#2b6a4f"
+BEFORE_COLOR, AFTER_COLOR = "#a9a9a9", "#2b6a4f"
+_FONT = dict(family="Source Sans Pro, sans-serif", size=13)
+
+
+def _layout(fig: go.Figure, title: str | None, height: int | None = None) -> go.Figure:
+    fig.update_layout(title=dict(text=title or "", x=0.0, xanchor="left"), font=_FONT,
+                      margin=dict(l=10, r=10, t=48 if title else 16, b=10), height=height,
+                      template="plotly_white")
+    return fig
+
+
+def _opt(v) -> float | None:
+    return None if v is None or not np.isfinite(v) else float(v)
+
+
+# ---------------------------------------------------------------------------------------------
+# OMES
+# ---------------------------------------------------------------------------------------------
+def association_heatmap(matrix: np.ndarray, factor_names: Sequence[str], inactive_dims: Sequence[int] = (),
+                        dims: Sequence[int | None] | None = None, n_pairs: Sequence[int] | None = None,
+                        title: str | None = None) -> go.Figure:
+    """The association matrix A (dims x FoVs) as an annotated heatmap.
+
+    Args:
+        matrix: (D, K) values in [0, 1]; NaN where a cell could not be computed.
+        factor_names: K column names.
+        inactive_dims: dims removed before scoring: drawn grey, labelled "inactive".
+        dims: per FoV its associated dim (or None): the cell gets a dark outline.
+        n_pairs: per FoV the number of intervention pairs (shown on hover).
+    """
+    a = np.asarray(matrix, dtype=np.float64)
+    n_dims, k = a.shape
+    dead = {int(d) for d in inactive_dims}
+    rows = [f"dim {d}" + (" (inactive)" if d in dead else "") for d in range(n_dims)]
+    shown = a.copy()
+    shown[list(dead), :] = np.nan  # inactive rows are painted by the grey layer below
+    text = [["" if not np.isfinite(v) else f"{v:.2f}" for v in row] for row in a]
+    hover = []
+    for d in range(n_dims):
+        line = []
+        for f in range(k):
+            v = a[d, f]
+            pairs = f" over {n_pairs[f]:,} pairs" if n_pairs is not None and n_pairs[f] else ""
+            if d in dead:
+                msg = f"dim {d} is inactive (std < 0.05): left out of OS, MES and OMES"
+            elif not np.isfinite(v):
+                msg = f"not computed for {factor_names[f]} (too few pairs or a constant dim)"
+            else:
+                strength = ("changes strongly" if v >= 0.6 else "changes somewhat" if v >= 0.25
+                            else "barely changes")
+                msg = f"dim {d} {strength} when {factor_names[f]} changes"
+            assoc = " (the FoV's associated dim)" if dims is not None and dims[f] == d else ""
+            val = "n/a" if not np.isfinite(v) else f"{v:.4f}"
+            line.append(f"<b>dim {d} x {factor_names[f]}</b>: A = {val}{assoc}<br>{msg}<br>"
+                        f"A = 1 - |corr(z_d(x), z_d(y))|{pairs},<br>x, y differing only in {factor_names[f]}")
+        hover.append(line)
+    fig = go.Figure()
+    if dead:
+        grey = np.where(np.isin(np.arange(n_dims), list(dead))[:, None], 0.0, np.nan) * np.ones((1, k))
+        fig.add_trace(go.Heatmap(z=grey, x=list(factor_names), y=rows, colorscale=[[0, "#e6e6e6"], [1, "#e6e6e6"]],
+                                 showscale=False, hoverinfo="skip", xgap=2, ygap=2))
+    fig.add_trace(go.Heatmap(
+        z=shown, x=list(factor_names), y=rows, zmin=0.0, zmax=1.0, colorscale="Viridis",
+        text=text, texttemplate="%{text}", textfont=dict(size=12), customdata=hover,
+        hovertemplate="%{customdata}<extra></extra>", xgap=2, ygap=2,
+        colorbar=dict(title=dict(text="A"), thickness=12),
+    ))
+    if dims is not None:
+        for f, d in enumerate(dims):
+            if d is not None:
+                fig.add_shape(type="rect", x0=f - 0.5, x1=f + 0.5, y0=d - 0.5, y1=d + 0.5,
+                              line=dict(color="#d62728", width=3))
+    fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=rows, ticktext=rows)
+    fig.update_xaxes(side="top", tickangle=0)
+    return _layout(fig, title, height=max(260, 34 * n_dims + 90))
+
+
+def omes_bars(factor_names: Sequence[str], os: Sequence[float | None], mes: Sequence[float | None],
+              omes: Sequence[float | None], alpha: float, pooling: str, score: float | None = None,
+              notes: Sequence[str] | None = None, title: str | None = None) -> go.Figure:
+    """Per-FoV bars of OS, MES and OMES (= alpha OS + (1 - alpha) MES); None for not measurable.
+
+    ``notes`` (per FoV, may be empty) are added under the FoV names (e.g. "capped", "n/a").
+    """
+    labels = list(factor_names)
+    if notes is not None:
+        labels = [f"{n}<br><sub>{note.split(':')[0]}</sub>" if note else n for n, note in zip(factor_names, notes)]
+    fig = go.Figure()
+    for name, vals, color in (("OS", os, OS_COLOR), ("MES", mes, MES_COLOR), ("OMES", omes, OMES_COLOR)):
+        y = [_opt(v) for v in vals]
+        fig.add_trace(go.Bar(x=labels, y=y, name=name, marker_color=color,
+                             text=["n/a" if v is None else f"{v:.2f}" for v in y], textposition="outside",
+                             hovertemplate=f"{name} %{{x}}: %{{y:.4f}}<extra></extra>"))
+    if score is not None:
+        fig.add_hline(y=score, line=dict(color=OMES_COLOR, dash="dot"),
+                      annotation_text=f"mean OMES {score:.4f}", annotation_position="top left")
+    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.18))
+    fig.update_yaxes(range=[0, 1.12], title=f"score (alpha {alpha:.2f}, {pooling} pooling)")
+    return _layout(fig, title, height=380)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------------
+def loss_curve(history: Sequence[dict], title: str | None = None, height: int = 300) -> go.Figure:
+    """Loss, reconstruction and KL per step from a history (rows with step/loss/recon/kl)."""
+    fig = go.Figure()
+    steps = [row.get("step") for row in history]
+    for key, color, dash in (("loss", "#2b6a4f", None), ("recon", "#7fa7d6", "dot"), ("kl", "#f2b06b", "dash")):
+        ys = [row.get(key) for row in history]
+        if any(v is not None for v in ys):
+            fig.add_trace(go.Scatter(x=steps, y=ys, name=key, mode="lines", line=dict(color=color, dash=dash),
+                                     yaxis="y2" if key == "kl" else "y"))
+    fig.update_layout(xaxis=dict(title="step"), yaxis=dict(title="loss / recon (per image)"),
+                      yaxis2=dict(title="KL", overlaying="y", side="right", showgrid=False),
+                      legend=dict(orientation="h", y=-0.25))
+    return _layout(fig, title, height=height)
+
+
+# ---------------------------------------------------------------------------------------------
+# Images
+# ---------------------------------------------------------------------------------------------
+def image_grid(image: np.ndarray, n_rows: int, n_cols: int, row_labels: Sequence[str] | None = None,
+               col_labels: Sequence[str] | None = None, pad: int = 2, title: str | None = None,
+               cell_px: int = 64) -> go.Figure:
+    """A tiled uint8 image (H, W, 3) from ``drviz.imaging.tile`` with row / column labels."""
+    img = np.asarray(image, dtype=np.uint8)
+    h, w = img.shape[:2]
+    ch, cw = (h + pad) / n_rows, (w + pad) / n_cols
+    fig = go.Figure(go.Image(z=img, hoverinfo="skip"))
+    fig.update_xaxes(showgrid=False, zeroline=False, tickmode="array",
+                     tickvals=[cw * (c + 0.5) - pad / 2 for c in range(n_cols)] if col_labels else [],
+                     ticktext=list(col_labels or []), side="top")
+    fig.update_yaxes(showgrid=False, zeroline=False, tickmode="array",
+                     tickvals=[ch * (r + 0.5) - pad / 2 for r in range(n_rows)] if row_labels else [],
+                     ticktext=list(row_labels or []))
+    scale = cell_px / 64
+    fig.update_layout(width=None, height=int(h * scale) + (60 if title else 30) + (20 if col_labels else 0))
+    _layout(fig, title, height=int(h * scale) + (60 if title else 30) + (20 if col_labels else 0))
+    fig.update_layout(margin=dict(l=10, r=10, t=(60 if title else 30), b=5))
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Before / after a transfer
+# ---------------------------------------------------------------------------------------------
+def before_after_bars(names: Sequence[str], before: Sequence[float | None], after: Sequence[float | None],
+                      title: str | None = None, y_title: str = "", y_range: tuple[float, float] | None = (0, 1.1),
+                      labels: tuple[str, str] = ("before", "after")) -> go.Figure:
+    """Paired bars (before vs after fine-tuning) per name (FoV or metric)."""
+    fig = go.Figure()
+    for label, vals, color in ((labels[0], before, BEFORE_COLOR), (labels[1], after, AFTER_COLOR)):
+        y = [_opt(v) for v in vals]
+        fig.add_trace(go.Bar(x=list(names), y=y, name=label, marker_color=color,
+                             text=["n/a" if v is None else f"{v:.2f}" for v in y], textposition="outside"))
+    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.2))
+    fig.update_yaxes(title=y_title, range=list(y_range) if y_range else None)
+    return _layout(fig, title, height=340)
+
+
+# ---------------------------------------------------------------------------------------------
+# Export
+# ---------------------------------------------------------------------------------------------
+def png_export_available() -> bool:
+    """kaleido needs a Chrome/Chromium binary (Debian's /usr/bin/chromium here)."""
+    return any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome", "chrome"))
+
+
+def figure_png(fig: go.Figure, scale: float = 2.0, timeout_s: float = 60.0) -> bytes:
+    """The figure as PNG bytes (kaleido). Run in a worker thread: kaleido drives its own asyncio
+    loop, which must not meet a caller's running loop (the Streamlit server's)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fig.to_image, format="png", scale=scale).result(timeout=timeout_s)
+
+
+def figure_html(fig: go.Figure) -> bytes:
+    """A standalone HTML file of the figure (plotly.js from the CDN), the fallback export."""
+    return fig.to_html(include_plotlyjs="cdn", full_html=True).encode()
+
+
+__all__ = ["association_heatmap", "before_after_bars", "figure_html", "figure_png", "image_grid", "loss_curve",
+           "omes_bars", "png_export_available"]

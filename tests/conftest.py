@@ -1,0 +1,38 @@
+"""Shared fixtures. Tests run single-threaded: trainings and servers run beside them (TESTING.md)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch) -> Path:
+    """An empty runs root that ``drviz.checkpoints.runs_root()`` points at for this test."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    monkeypatch.setenv("DRVIZ_CHECKPOINTS", str(root))
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_run_root(tmp_path_factory) -> Path:
+    """A runs root holding one tiny, briefly trained colour run ``tiny`` (shared, read-only)."""
+    from drviz.config import RunConfig
+    from drviz.training import train
+
+    root = tmp_path_factory.mktemp("tiny_runs")
+    train(RunConfig(dataset="color_dsprites", steps=3, batch_size=8, seed=0), root / "tiny", device="cpu")
+    return root

@@ -1,0 +1,187 @@
+"""Training, transfer, determinism, resume (also after kill -9), divergence and bad settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from drviz import checkpoints as ckpt
+from drviz import training
+from drviz.config import RunConfig
+from drviz.errors import DrvizError
+from drviz.training import TrainingDiverged, adapt_channels, train, transfer_config
+from drviz.models import VAE, ModelSpec
+
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def _weights(path):
+    return ckpt.load_tensors(path / "model.pt")
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("method", ["beta_vae", "ada_gvae", "gvae_labels"])
+def test_short_training_lowers_the_loss(tmp_path, method):
+    cfg = RunConfig(dataset="dsprites", method=method, beta=1.0, steps=80, batch_size=32, lr=1e-3, seed=1)
+    result = train(cfg, tmp_path / "r", device="cpu", log_every=4)
+    losses = [row["loss"] for row in result.history]
+    assert result.finished and result.step == 80 and len(losses) == 20
+    assert np.mean(losses[-4:]) < 0.6 * np.mean(losses[:4])
+    state = json.loads((tmp_path / "r" / "state.json").read_text())
+    assert state["finished"] is True and state["step"] == 80
+
+
+def test_same_seed_same_weights_and_different_seed_differs(tmp_path):
+    cfg = RunConfig(dataset="dsprites", steps=6, batch_size=8, seed=3)
+    train(cfg, tmp_path / "a", device="cpu")
+    train(cfg, tmp_path / "b", device="cpu")
+    train(RunConfig(dataset="dsprites", steps=6, batch_size=8, seed=4), tmp_path / "c", device="cpu")
+    assert _same(_weights(tmp_path / "a"), _weights(tmp_path / "b"))
+    assert not _same(_weights(tmp_path / "a"), _weights(tmp_path / "c"))
+
+
+def test_cancel_then_resume_matches_uninterrupted_run(tmp_path):
+    cfg = RunConfig(dataset="color_dsprites", method="ada_gvae", steps=12, batch_size=8, seed=2, checkpoint_every=100)
+    train(cfg, tmp_path / "full", device="cpu")
+    cancel = threading.Event()
+
+    def stop_at_5(p):
+        if p.step == 5:
+            cancel.set()
+
+    part = train(cfg, tmp_path / "part", device="cpu", on_progress=stop_at_5, cancel=cancel, log_every=1)
+    assert part.cancelled and part.step == 5 and not part.finished
+    assert json.loads((tmp_path / "part" / "state.json").read_text())["cancelled"] is True
+    resumed = train(cfg, tmp_path / "part", device="cpu", resume=True, log_every=1)
+    assert resumed.finished and resumed.step == 12
+    assert [r["step"] for r in resumed.history] == list(range(1, 13))
+    assert _same(_weights(tmp_path / "full"), _weights(tmp_path / "part"))
+
+
+def test_resume_after_kill_9(tmp_path):
+    cfg = RunConfig(dataset="dsprites", steps=400, batch_size=8, seed=5, checkpoint_every=10)
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_json()))
+    out = tmp_path / "killed"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "drviz", "train", "--config", str(tmp_path / "cfg.json"),
+                             "--out", str(out), "--threads", "1"], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if json.loads((out / "state.json").read_text())["step"] >= 20:
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    saved = json.loads((out / "state.json").read_text())["step"]
+    assert 20 <= saved < 400 and saved % 10 == 0
+    ckpt.load_run(out, device="cpu")  # whatever was on disk at the kill is a complete checkpoint
+    short = RunConfig(**{**cfg.to_json(), "steps": saved + 10})
+    train(short, out, device="cpu", resume=True)
+    assert not list(out.glob(".*.tmp"))  # a write cut short by the kill is cleaned up on resume
+    train(short, tmp_path / "straight", device="cpu")
+    assert _same(_weights(out), _weights(tmp_path / "straight"))
+
+
+def test_nan_loss_stops_keeps_last_checkpoint_and_names_the_step(tmp_path, monkeypatch):
+    real = training.step_loss
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        loss, recon, kl = real(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 8:
+            return loss * float("nan"), recon, kl
+        return loss, recon, kl
+
+    monkeypatch.setattr(training, "step_loss", flaky)
+    cfg = RunConfig(dataset="dsprites", steps=20, batch_size=8, checkpoint_every=5)
+    with pytest.raises(TrainingDiverged, match=r"loss became nan at step 8; kept the last good checkpoint \(step 5\)"):
+        train(cfg, tmp_path / "r", device="cpu")
+    run = ckpt.load_run(tmp_path / "r", device="cpu")
+    assert run.info.step == 5 and not run.info.finished
+    assert all(torch.isfinite(v).all() for v in run.model.state_dict().values())
+
+
+def test_transfer_records_source_and_adapts_channels(tmp_path):
+    src = tmp_path / "src"
+    train(RunConfig(dataset="dsprites", steps=3, batch_size=8, beta=3.0), src, device="cpu")
+    cfg = transfer_config(src, "color_dsprites", steps=3, root=tmp_path)
+    assert cfg.init_from == "src" and cfg.beta == 3.0 and cfg.lr == 1e-4 and cfg.method == "beta_vae"
+    train(cfg, tmp_path / "dst", device="cpu", root=tmp_path)
+    info = ckpt.read_run(tmp_path / "dst")
+    assert info.config.init_from == "src" and info.spec.channels == 3
+    assert any("initialised from src" in n for n in info.notes)
+    assert any("first conv from 1 to 3" in n for n in info.notes)
+    assert ckpt.lineage(info, tmp_path) == ["src", "dst"]
+
+
+def test_adapted_first_and_last_layers_preserve_gray_behaviour():
+    torch.manual_seed(0)
+    gray, color = ModelSpec(channels=1), ModelSpec(channels=3)
+    src = VAE(gray).eval()
+    state, notes = adapt_channels(src.state_dict(), gray, color)
+    dst = VAE(color).eval()
+    dst.load_state_dict(state)
+    x = torch.rand(4, 1, 64, 64)
+    with torch.no_grad():
+        mu_src, _ = src.encode(x)
+        mu_dst, _ = dst.encode(x.repeat(1, 3, 1, 1))  # the same gray image in all three channels
+        assert torch.allclose(mu_src, mu_dst, atol=1e-5)
+        out = dst.decode(mu_src)
+        assert torch.allclose(out[:, 0], src.decode(mu_src)[:, 0], atol=1e-5)
+        assert torch.allclose(out[:, 0], out[:, 2])
+    back, _ = adapt_channels(state, color, gray)
+    assert back["encoder.0.weight"].shape[1] == 1 and len(notes) == 2
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"method": "vae_plus"}, "method"),
+    ({"beta": -1.0}, "beta"),
+    ({"beta": float("nan")}, "beta"),
+    ({"latent_dim": 0}, "latent_dim"),
+    ({"steps": 0}, "steps"),
+    ({"batch_size": 1}, "batch_size"),
+    ({"lr": 0.0}, "lr"),
+    ({"seed": -1}, "seed"),
+    ({"latent_dim": True}, "latent_dim"),
+])
+def test_bad_settings_are_refused_in_one_line(kwargs, message):
+    with pytest.raises(DrvizError, match=message) as err:
+        RunConfig(dataset="dsprites", **kwargs)
+    assert "\n" not in str(err.value)
+
+
+def test_incompatible_method_and_dataset(tmp_path):
+    with pytest.raises(DrvizError, match="latent_dim must be >= 6"):
+        train(RunConfig(dataset="color_dsprites", method="gvae_labels", latent_dim=4, steps=2), tmp_path / "r")
+    with pytest.raises(DrvizError, match="unknown dataset"):
+        train(RunConfig(dataset="no_such_set", steps=2), tmp_path / "r2")
+
+
+def test_existing_run_needs_resume_and_resume_needs_a_run(tmp_path):
+    cfg = RunConfig(dataset="dsprites", steps=2, batch_size=4)
+    train(cfg, tmp_path / "r", device="cpu")
+    with pytest.raises(DrvizError, match="already holds a run"):
+        train(cfg, tmp_path / "r", device="cpu")
+    with pytest.raises(DrvizError, match="nothing to resume"):
+        train(cfg, tmp_path / "empty", device="cpu", resume=True)
+    with pytest.raises(DrvizError, match="differs"):
+        train(RunConfig(dataset="dsprites", steps=2, batch_size=4, beta=2.0), tmp_path / "r", device="cpu", resume=True)
