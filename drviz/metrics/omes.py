@@ -29,11 +29,12 @@ What is the same as the reference (by default):
 What differs:
 - lines are found by grouping label codes (``np.unique`` / ``argsort``), never by per-row
   scans: milliseconds instead of the reference's ~17 s for 15,000 rows.
-- **by default A is the mean over ``repeats`` = 8 independent draws of the reference's pairs**
-  (each draw: at most ``max_pairs`` pairs per FoV, A rounded to 4 decimals as the reference;
-  the mean is rounded again). One draw (``repeats=1``) is exactly one run of the reference's
-  procedure, whose score moves by about 0.002 from seed to seed; the mean of 8 is what the
-  reference's seeds scatter around, within about 0.0007, at a cost of milliseconds.
+- **by default A is the mean over several independent draws of the reference's pairs** (each
+  draw: at most ``max_pairs`` pairs per FoV, A rounded to 4 decimals as the reference), as many
+  as give about 50,000 pairs per FoV in all, at most 8. One draw (``repeats=1``) is exactly one
+  run of the reference's procedure, whose score moves by about 0.002 from seed to seed on its
+  15,000-row example; the mean of 8 draws is what its seeds scatter around, within about
+  0.0007, at a cost of milliseconds. With 100,000 pairs a draw is already that stable.
 - within one visit of a line the reference draws a disjoint matching; here each of the line's
   pairs is an independent uniform ordered pair of distinct points. For lines of 2 or 3 points
   this is the same distribution, and for longer ones every pair has the same probability; only
@@ -69,6 +70,8 @@ import numpy as np
 from drviz.errors import DrvizError
 
 MAX_PAIRS = 100_000
+AUTO_PAIRS = 50_000  # default: average draws until about this many pairs ...
+AUTO_REPEATS = 8  # ... but at most this many draws
 N_ACTIVITY = 10_000
 INACTIVE_THRESHOLD = 0.05
 POOLINGS = ("avg", "max")
@@ -358,6 +361,12 @@ class _Lines:
     starts: np.ndarray
     sizes: np.ndarray
 
+    def members(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of every line, line after line, and where each line begins among them."""
+        first = np.cumsum(self.sizes) - self.sizes
+        pos = np.repeat(self.starts - first, self.sizes) + np.arange(int(self.sizes.sum()))
+        return self.rows[pos], first
+
 
 def _lines(codes: np.ndarray, sizes: np.ndarray, keep: np.ndarray, f: int) -> _Lines:
     key = _row_keys(codes[keep], sizes, skip=f)
@@ -384,24 +393,30 @@ def table_pairs(factors: np.ndarray, rng: np.random.Generator | int | None = 0,
     codes, sizes = _codes(factors)
     # One row per distinct label vector, the first in file order (as the reference's np.unique).
     keep = np.sort(np.unique(_row_keys(codes, sizes), return_index=True)[1])
-    return [_sample_line_pairs(_lines(codes, sizes, keep, f), rng, max_pairs) for f in range(factors.shape[1])]
+    out = []
+    for f in range(factors.shape[1]):
+        a, b = _sample_line_pairs(_lines(codes, sizes, keep, f), rng, max_pairs)
+        out.append((a[0], b[0]))
+    return out
 
 
-def _sample_line_pairs(lines: _Lines, rng: np.random.Generator, max_pairs: int):
+def _sample_line_pairs(lines: _Lines, rng: np.random.Generator, max_pairs: int, repeats: int = 1):
+    """Row indices (a, b), each (repeats, P): ``repeats`` independent draws of a FoV's pairs."""
     m = lines.sizes
     counts = m * (m // 2)  # the reference visits a line m times, each visit pairs floor(m/2)
     total = int(counts.sum())
     if total == 0:
-        empty = np.zeros(0, np.int64)
+        empty = np.zeros((repeats, 0), np.int64)
         return empty, empty
     if total <= max_pairs:
-        line = np.repeat(np.arange(len(m)), counts)
-    else:  # a uniform subset of the reference's (reused) pairs
-        slots = rng.choice(total, size=max_pairs, replace=False)
-        line = np.searchsorted(np.cumsum(counts), slots, side="right")
+        line = np.broadcast_to(np.repeat(np.arange(len(m)), counts), (repeats, total))
+    else:  # a uniform subset of the reference's (reused) pairs, drawn afresh for each repeat
+        cum = np.cumsum(counts)
+        line = np.stack([np.searchsorted(cum, rng.choice(total, size=max_pairs, replace=False), side="right")
+                         for _ in range(repeats)])
     mp = m[line]
-    i = (rng.random(len(line)) * mp).astype(np.int64)
-    j = (i + 1 + (rng.random(len(line)) * (mp - 1)).astype(np.int64)) % mp  # distinct from i
+    i = (rng.random(line.shape) * mp).astype(np.int64)
+    j = (i + 1 + (rng.random(line.shape) * (mp - 1)).astype(np.int64)) % mp  # distinct from i
     start = lines.starts[line]
     return lines.rows[start + i], lines.rows[start + j]
 
@@ -410,16 +425,26 @@ def _sample_line_pairs(lines: _Lines, rng: np.random.Generator, max_pairs: int):
 # The association matrix
 # ---------------------------------------------------------------------------------------------
 def _one_minus_abs_pearson(xa: np.ndarray, xb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per dim 1 - |pearson(xa_d, xb_d)| (D,), and which dims are constant on a side (D,) bool."""
-    const = (np.ptp(xa, axis=0) == 0) | (np.ptp(xb, axis=0) == 0)
-    ca = xa - xa.mean(axis=0)
-    cb = xb - xb.mean(axis=0)
-    den = np.sqrt((ca * ca).sum(axis=0) * (cb * cb).sum(axis=0))
+    """1 - |pearson(xa_d, xb_d)| over pairs, rounded to 4 decimals as the reference, and where the
+    correlation is undefined (a side with zero variance).
+
+    Args:
+        xa, xb: (D, ..., P) codes of the pairs' two sides, dims first (contiguous reductions).
+    Returns:
+        (..., D) association values (NaN where undefined) and the (..., D) undefined mask.
+    """
+    xa = xa - xa.mean(axis=-1, keepdims=True)
+    xb = xb - xb.mean(axis=-1, keepdims=True)
+    saa = np.einsum("...p,...p->...", xa, xa)
+    sbb = np.einsum("...p,...p->...", xb, xb)
+    sab = np.einsum("...p,...p->...", xa, xb)
+    den = np.sqrt(saa * sbb)
+    undefined = ~(den > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = (ca * cb).sum(axis=0) / den
-    a = 1.0 - np.abs(np.clip(r, -1.0, 1.0))
-    a[const] = np.nan
-    return a, const
+        r = sab / np.where(undefined, 1.0, den)
+    a = np.round(1.0 - np.abs(np.clip(r, -1.0, 1.0)), 4)
+    a[undefined] = np.nan
+    return np.moveaxis(a, 0, -1), np.moveaxis(undefined, 0, -1)
 
 
 def _expected_column(z: np.ndarray, lines: _Lines) -> tuple[np.ndarray, np.ndarray, int]:
@@ -433,10 +458,8 @@ def _expected_column(z: np.ndarray, lines: _Lines) -> tuple[np.ndarray, np.ndarr
     m = lines.sizes
     if len(m) == 0:
         return np.full(z.shape[1], np.nan), np.ones(z.shape[1], bool), 0
-    # Each multi-point line sits in lines.rows[starts[i] : starts[i] + m[i]]; gather them all.
-    first = np.cumsum(m) - m  # where each line begins once gathered
-    pos = np.repeat(lines.starts - first, m) + np.arange(int(m.sum()))
-    x = z[lines.rows[pos]]
+    rows, first = lines.members()
+    x = z[rows]
     x = x - x.mean(axis=0)  # centre first: the moments below subtract large terms
     w = (m // 2) / (m - 1.0)  # weight per ordered pair
     s1 = np.add.reduceat(x, first, axis=0)
@@ -463,7 +486,7 @@ def association_matrix(
     rng: np.random.Generator | int | None = 0,
     max_pairs: int = MAX_PAIRS,
     estimator: Estimator = "sampled",
-    repeats: int = 8,
+    repeats: int | None = None,
     n_activity: int = N_ACTIVITY,
     threshold: float = INACTIVE_THRESHOLD,
 ) -> AssociationMatrix:
@@ -477,13 +500,15 @@ def association_matrix(
         max_pairs: at most this many pairs per FoV and draw.
         estimator: "sampled" (default: the reference's pair sampling) or "expected" (the
             closed-form correlation of its pair distribution); see the module docstring.
-        repeats: "sampled" only: A is the mean over this many independent draws of pairs.
+        repeats: "sampled" only: A is the mean over this many independent draws of pairs
+            (default: enough for about 50,000 pairs per FoV, at most 8; 1 reproduces a single
+            run of the reference).
     Returns:
         An ``AssociationMatrix``; feed it to ``omes_components``.
     """
     if estimator not in ("sampled", "expected"):
         raise DrvizError(f"unknown estimator {estimator!r}; choose sampled or expected")
-    if repeats < 1 or max_pairs < 2:
+    if (repeats is not None and repeats < 1) or max_pairs < 2:
         raise DrvizError(f"need repeats >= 1 and max_pairs >= 2; got {repeats} and {max_pairs}")
     z, factors, names = _check_inputs(z, factors, factor_names)
     rng = _as_rng(rng)
@@ -492,6 +517,8 @@ def association_matrix(
         z, factors = z[rows_ok], factors[rows_ok]
     zc = np.where(np.isfinite(z), z, 0.0) if bad_dims.any() else z
     inactive = inactive_dims(zc, rng, n_eval=n_activity, threshold=threshold) | bad_dims
+    zc = zc - zc.mean(axis=0) if len(zc) else zc  # correlations ignore shifts; centring keeps sums small
+    zt = np.ascontiguousarray(zc.T)  # dims first: contiguous gathers and reductions per dim
 
     n_dims, n_factors = z.shape[1], factors.shape[1]
     codes, sizes = _codes(factors)
@@ -507,7 +534,7 @@ def association_matrix(
         if estimator == "expected":
             col, const, n = _expected_column(zc, lines)
         else:
-            col, const, n = _sampled_column(zc, lines, rng, max_pairs, repeats)
+            col, const, n = _sampled_column(zt, lines, rng, max_pairs, repeats)
         n_pairs[f] = n
         reasons[f] = _column_reason(n, const, inactive)
         matrix[:, f] = np.round(col, 4)
@@ -515,19 +542,21 @@ def association_matrix(
                              tuple(n_pairs), tuple(reasons), tuple(notes))
 
 
-def _sampled_column(z: np.ndarray, lines: _Lines, rng: np.random.Generator, max_pairs: int,
-                    repeats: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Mean over ``repeats`` draws of the reference's A column (each rounded to 4 decimals)."""
-    cols, const, n = [], np.zeros(z.shape[1], bool), 0
-    for _ in range(repeats):
-        a, b = _sample_line_pairs(lines, rng, max_pairs)
-        n = len(a)
-        if n < 2:
-            return np.full(z.shape[1], np.nan), np.ones(z.shape[1], bool), n
-        col, c = _one_minus_abs_pearson(z[a], z[b])
-        cols.append(np.round(col, 4))
-        const |= c
-    return np.mean(cols, axis=0), const, n
+def _sampled_column(zt: np.ndarray, lines: _Lines, rng: np.random.Generator, max_pairs: int,
+                    repeats: int | None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Mean over R draws of the reference's A column (each rounded to 4 decimals), which dims
+    are constant within the FoV's pairs, and the pairs per draw. ``zt`` is z transposed (D, N)."""
+    m = lines.sizes
+    per_draw = min(int((m * (m // 2)).sum()), max_pairs)
+    if per_draw < 2:
+        return np.full(zt.shape[0], np.nan), np.ones(zt.shape[0], bool), per_draw
+    if repeats is None:  # enough draws for about AUTO_PAIRS pairs in all, at most AUTO_REPEATS
+        repeats = int(min(AUTO_REPEATS, -(-AUTO_PAIRS // per_draw)))
+    a, b = _sample_line_pairs(lines, rng, max_pairs, repeats)  # (R, P)
+    cols, undefined = _one_minus_abs_pearson(zt[:, a], zt[:, b])  # (R, D)
+    # constant over every point of the FoV's lines (exact test, immune to rounding in the mean)
+    const = undefined.any(axis=0) | (np.ptp(zt[:, lines.members()[0]], axis=1) == 0)
+    return np.mean(cols, axis=0), const, per_draw
 
 
 def _column_reason(n_pairs: int, const: np.ndarray, inactive: np.ndarray) -> str | None:
@@ -584,8 +613,9 @@ def association_from_pairs(
             sel = rng.choice(len(a), size=max_pairs, replace=False)
             a, b = a[sel], b[sel]
         if len(a) >= 2:
-            col, const = _one_minus_abs_pearson(a, b)
-            matrix[:, f] = np.round(col, 4)
+            col, const = _one_minus_abs_pearson(a.T, b.T)
+            const |= (np.ptp(a, axis=0) == 0) & (np.ptp(b, axis=0) == 0)
+            matrix[:, f] = col
         else:
             const = np.ones(n_dims, bool)
         n_pairs.append(len(a))
@@ -693,7 +723,7 @@ def components_from_matrix(matrix: np.ndarray, factor_names: Sequence[str] | Non
 # ---------------------------------------------------------------------------------------------
 def compute_omes(z: np.ndarray, factors: np.ndarray, *, alpha: float = 0.5, pooling: Pooling = "avg",
                  factor_names: Sequence[str] | None = None, rng: np.random.Generator | int | None = 0,
-                 estimator: Estimator = "sampled", repeats: int = 8) -> OMESResult:
+                 estimator: Estimator = "sampled", repeats: int | None = None) -> OMESResult:
     """``association_matrix`` -> ``omes_components`` -> ``omes(alpha, pooling)`` in one call."""
     assoc = association_matrix(z, factors, factor_names=factor_names, rng=rng, estimator=estimator,
                                repeats=repeats)
@@ -713,7 +743,7 @@ def synthetic_association_matrix(kind: str, n_dims: int = 10, n_factors: int = 5
         partial: half the FoVs well encoded, the others weakly and spread over two dims.
         near_perfect: diagonal 0.9..1, everything else 0..0.05.
         overlap: one dim encodes several FoVs (FoVs 0 and 1, and 2 and 3 share a dim).
-        multiple_encoding: each FoV spread over two dims with similar strength.
+        multiple_encoding: each FoV encoded by two dims with similar strength.
     """
     if kind not in SYNTHETIC_KINDS:
         raise DrvizError(f"unknown synthetic kind {kind!r}; choose one of {', '.join(SYNTHETIC_KINDS)}")
@@ -741,8 +771,8 @@ def synthetic_association_matrix(kind: str, n_dims: int = 10, n_factors: int = 5
     else:  # multiple_encoding
         a = rng.uniform(0.0, 0.05, (d, k))
         for f in range(k):
-            a[f, f] = rng.uniform(0.6, 0.8)
-            a[_second_dim(f, d, k), f] = rng.uniform(0.5, 0.7)
+            a[f, f] = rng.uniform(0.85, 1.0)
+            a[_second_dim(f, d, k), f] = rng.uniform(0.85, 1.0)
     return np.round(np.clip(a, 0.0, 1.0), 4)
 
 
