@@ -484,6 +484,31 @@ def fov_traversals(model, dataset: str, dims: Sequence[int | None], steps: int =
     return np.stack(rows), labels
 
 
+def traversal_steps(steps: int, limit: float) -> np.ndarray:
+    """The latent values a traversal visits (``steps`` evenly spaced in [-limit, limit])."""
+    from drviz.inspect import traversal_values
+
+    return traversal_values(steps, limit)
+
+
+@dataclass(frozen=True)
+class YourImage:
+    """An uploaded image through the model: ``pair`` (2, 1, C, 64, 64) original / reconstruction,
+    ``traversal`` (D, steps, C, 64, 64)."""
+
+    pair: np.ndarray
+    traversal: np.ndarray
+
+
+def your_image(model, data: bytes, steps: int = 8, limit: float = 2.0) -> YourImage:
+    """Encode, reconstruct and traverse an uploaded picture."""
+    from drviz.inspect import reconstruct
+
+    x = image_from_bytes(data, model.spec.channels)
+    pair = np.stack([x[None], reconstruct(model, x[None])])
+    return YourImage(pair, latent_traversal(model, x, steps, limit))
+
+
 def image_from_bytes(data: bytes, channels: int) -> np.ndarray:
     """An uploaded picture as the model's input (C, 64, 64) in [0, 1]: centre-cropped to a
     square, resized to 64x64, converted to the model's channel count."""
@@ -515,6 +540,13 @@ def dim_labels(kl: np.ndarray, inactive_below: float = 0.01) -> list[str]:
     return [f"dim {d} (KL {v:.2f})" + (" unused" if v < inactive_below else "") for d, v in enumerate(kl)]
 
 
+def stack_rows(rows: Sequence[np.ndarray]) -> np.ndarray:
+    """Image rows, each (n, C, H, W) with the same n, as one (rows, n, C, H, W) grid; rows with
+    fewer channels are repeated to the most."""
+    channels = max(r.shape[1] for r in rows)
+    return np.stack([match_channels(np.asarray(r, np.float32), channels) for r in rows])
+
+
 def grid_png(grid: np.ndarray, scale: int = 2) -> bytes:
     """(rows, cols, C, H, W) floats -> PNG bytes."""
     from drviz.imaging import png_bytes
@@ -534,6 +566,6 @@ __all__ = [
     "available_datasets", "ceiling", "dataset_for", "fov_notes", "fov_table", "fov_traversals", "grid_png",
     "dim_activity", "dim_labels", "headline_scores", "image_from_bytes", "labelled_datasets", "latent_traversal", "match_channels",
     "matrix_frame", "omes_of", "preset_components", "reconstructions", "representation", "run_label",
-    "run_status", "runs_table", "samples", "scores_of", "transfer_tables", "transfers_of", "traversal_gif",
+    "run_status", "runs_table", "samples", "scores_of", "stack_rows", "traversal_steps", "your_image", "YourImage", "transfer_tables", "transfers_of", "traversal_gif",
     "uploaded_representation", "usable_runs", "value_counts", "weights_version",
 ]

@@ -1,0 +1,47 @@
+"""drviz in the browser: `streamlit run app.py` (or `make run`).
+
+The entry file sets the page config, the shared sidebar pickers (active run, comparison run,
+evaluation dataset: widgets defined here keep their values on every page) and the navigation.
+Pages only lay out widgets and call ``drviz`` (STYLE convention 10).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:  # pages import their helpers as ``app_pages._common``
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="drviz", page_icon=":material/grid_view:", layout="wide")
+
+from app_pages import _common as ui  # noqa: E402
+
+
+def _server_threads() -> None:
+    # One torch thread: training jobs run beside the server (TESTING.md, "CPU training and threads").
+    from drviz.training import set_threads_for_server
+
+    set_threads_for_server()
+
+
+PAGES = [
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/models.py", title="Models", icon=":material/model_training:"),
+    st.Page("app_pages/transfer.py", title="Transfer", icon=":material/swap_horiz:"),
+    st.Page("app_pages/omes.py", title="OMES explorer", icon=":material/grid_on:"),
+    st.Page("app_pages/traversals.py", title="Traversals & reconstructions", icon=":material/animation:"),
+]
+
+page = st.navigation(PAGES)
+with ui.guard("set up the app"):
+    _server_threads()
+with ui.guard("list the runs"):
+    ui.sidebar()
+try:
+    page.run()
+except Exception as exc:  # noqa: BLE001 - last line of defence: a message, never a traceback
+    ui.show_error(exc, f"show the {page.title} page")

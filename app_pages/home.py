@@ -1,0 +1,66 @@
+"""Home: what each page does and the active run's headline numbers."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from drviz import checkpoints as ckpt
+from drviz import explore
+from app_pages import _common as ui
+
+st.title("drviz")
+st.markdown(
+    "Explore **disentangled representations** and how they **transfer from synthetic to real images** "
+    "(Dapueto, Noceti, Odone, NeurIPS 2024). A VAE trained on a synthetic source (e.g. Color-dSprites) is "
+    "fine-tuned on a target; **OMES** = alpha * OS + (1 - alpha) * MES reads, from a dims x FoVs "
+    "association matrix, how cleanly each factor of variation (FoV) lives in one latent dim."
+)
+
+with ui.guard("show the active run"):
+    info = ui.active_run()
+    if info is None:
+        ui.no_runs_message()
+    else:
+        st.subheader(f"Active run: {info.name}")
+        c = info.config
+        cols = st.columns(5)
+        cols[0].metric("Dataset", c.dataset)
+        cols[1].metric("Method", c.method)
+        cols[2].metric("beta", f"{c.beta:g}")
+        cols[3].metric("Steps", f"{info.step:,}")
+        loss = info.state.get("loss")
+        cols[4].metric("Final loss", "-" if loss is None else f"{loss:.2f}")
+        scores = explore.headline_scores(info.metrics)
+        if scores:
+            score_cols = st.columns(len(scores))
+            for col, (label, value) in zip(score_cols, scores.items()):
+                col.metric(label, f"{value:.4f}")
+        else:
+            st.caption("No stored scores for this run yet: the **OMES explorer** computes them from the "
+                       "model in a few seconds.")
+        lineage = ckpt.lineage(info)
+        st.caption(f"Lineage: {' -> '.join(lineage)} · latent dim {c.latent_dim} · "
+                   f"status: {explore.run_status(info)}")
+
+st.subheader("Pages")
+GUIDE = (
+    ("app_pages/models.py", "Models",
+     "Every run with its config, lineage, loss curve and scores. Train a new source model in the background, "
+     "import a run (zip) or download one."),
+    ("app_pages/transfer.py", "Transfer",
+     "Fine-tune a source run on a target dataset, then compare before and after: per-FoV accuracy on the full "
+     "and the pruned representation, OS, MES, OMES, DCI, MIG and reconstructions."),
+    ("app_pages/omes.py", "OMES explorer",
+     "The association-matrix heatmap and per-FoV OS / MES / OMES bars that follow the alpha slider; two runs "
+     "side by side, synthetic matrices that teach the metric, and uploads in the reference format."),
+    ("app_pages/traversals.py", "Traversals & reconstructions",
+     "Every latent dim traversed, each FoV along its associated dim, reconstructions of source and target "
+     "images, and your own image encoded, reconstructed and traversed; PNG and GIF downloads."),
+)
+for path, title, text in GUIDE:
+    with st.container(border=True):
+        st.page_link(path, label=f"**{title}**")
+        st.caption(text)
+
+st.caption("Pick the active run, a second run to compare and the evaluation dataset in the sidebar; "
+           "they stay selected on every page.")

@@ -1,0 +1,102 @@
+"""Models: every run (config, lineage, loss curve, scores), training in the background, import/export."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from drviz import checkpoints as ckpt
+from drviz import explore, viz
+from drviz.config import RunConfig
+from drviz.models import METHODS
+from app_pages import _common as ui
+
+st.title("Models")
+
+# -- every run -----------------------------------------------------------------------------------
+st.subheader("Runs")
+with ui.guard("list the runs"):
+    infos = ui.runs()
+    if not infos:
+        ui.no_runs_message()
+    else:
+        table = explore.runs_table(infos)
+        st.dataframe(table, hide_index=True, width="stretch")
+        ui.download_table(table, "runs", "runs-table")
+
+        names = [r.name for r in infos]
+        active = st.session_state.get(ui.RUN)
+        pick = st.selectbox("Inspect a run", names, index=names.index(active) if active in names else 0,
+                            key="models_inspect")
+        info = ckpt.read_run(pick)
+        left, right = st.columns([3, 2])
+        with left:
+            with ui.guard("draw the loss curve"):
+                hist = ui.history(*ui.key_of(info))
+                if hist:
+                    fig = viz.loss_curve(hist, title=f"{info.name}: training loss")
+                    st.plotly_chart(fig, key="models-loss")
+                    ui.download_figure(fig, f"{info.name}-loss", "models-loss")
+                else:
+                    st.caption("No loss history recorded for this run.")
+        with right:
+            st.markdown(f"**Lineage**: {' -> '.join(ckpt.lineage(info))}")
+            st.markdown(f"**Status**: {explore.run_status(info)}")
+            for note in info.notes:
+                st.caption(note)
+            scores = explore.headline_scores(info.metrics)
+            if scores:
+                cols = st.columns(len(scores))
+                for col, (label, value) in zip(cols, scores.items()):
+                    col.metric(label, f"{value:.4f}")
+            with st.expander("Config", expanded=False):
+                st.json({"config": info.config.to_json(), "model": info.spec.to_json()})
+            if info.metrics:
+                with st.expander("Stored scores (metrics.json)"):
+                    st.json(info.metrics)
+            st.download_button("Download run (zip)", lambda: ckpt.export_zip(info.path), f"{info.name}.zip",
+                               "application/zip", key="models-export", icon=":material/download:",
+                               on_click="ignore")
+
+# -- train a new source model --------------------------------------------------------------------
+st.subheader("Train a new source model")
+st.caption("Training runs in the background (one CPU thread): it keeps going when you switch pages or "
+           "close the tab, and the run shows up in the sidebar when done. On CPU, 2,000 steps take a few "
+           "minutes; weak methods (Ada-GVAE, GVAE-labels) need a labelled dataset.")
+with ui.guard("prepare the training form"):
+    datasets = explore.available_datasets()
+    with st.form("train_form"):
+        c1, c2, c3 = st.columns(3)
+        dataset = c1.selectbox("Dataset", datasets,
+                               index=datasets.index("color_dsprites") if "color_dsprites" in datasets else 0)
+        method = c2.selectbox("Method", METHODS, index=list(METHODS).index("ada_gvae"),
+                              help="beta_vae: unsupervised. ada_gvae / gvae_labels: weakly supervised on pairs.")
+        beta = c3.number_input("beta", 0.0, 100.0, 1.0, step=0.5)
+        c4, c5, c6 = st.columns(3)
+        latent = c4.number_input("Latent dim", 1, 64, 10)
+        steps = c5.number_input("Steps", 10, 1_000_000, 2000, step=500)
+        seed = c6.number_input("Seed", 0, 100_000, 0)
+        name = st.text_input("Run name (optional)", placeholder="generated from dataset, method, seed and time")
+        submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
+    if submitted:
+        from drviz import jobs
+
+        config = RunConfig(dataset=dataset, method=method, beta=float(beta), latent_dim=int(latent),
+                           steps=int(steps), seed=int(seed), checkpoint_every=max(50, min(500, int(steps) // 4)))
+        path = jobs.start_job(config, name.strip() or None)
+        ui.remember_job(path)
+        st.success(f"Started {path.name}; its progress is below.")
+
+st.subheader("Training jobs")
+ui.jobs_panel("models")
+
+# -- import -------------------------------------------------------------------------------------
+st.subheader("Import a run")
+with ui.guard("import the run"):
+    upload = st.file_uploader("A run folder as a zip (from *Download run (zip)*)", type=["zip"], key="import_zip")
+    if upload is not None:
+        done = st.session_state.setdefault("_imported", {})
+        if upload.file_id not in done:
+            info = ckpt.import_zip(upload.getvalue())
+            done[upload.file_id] = info.name
+            st.rerun()  # refresh the sidebar's pickers
+        st.success(f"Imported as **{done[upload.file_id]}**; pick it in the sidebar.")

@@ -1,0 +1,109 @@
+"""OMES explorer: association heatmap, per-FoV OS / MES / OMES bars that follow alpha and pooling."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from drviz import explore, viz
+from app_pages import _common as ui
+
+st.title("OMES explorer")
+st.markdown(
+    "**A[d, f] = 1 - |corr(z_d(x), z_d(y))|** over pairs of images that differ only in FoV *f*: 1 means dim *d* "
+    "changes whenever *f* changes. **OS** (overlap score, modularity) asks whether each dim encodes one FoV only; "
+    "**MES** (multiple-encoding score, compactness) whether each FoV lives in one dim only. "
+    "**OMES = alpha * OS + (1 - alpha) * MES**, per FoV, then averaged."
+)
+
+c1, c2 = st.columns([3, 1])
+alpha = c1.slider("alpha (1 = only OS, 0 = only MES)", 0.0, 1.0, 0.5, 0.05, key="alpha")
+pooling = c2.radio("Pooling over dims", ["avg", "max"], key="pooling", horizontal=True,
+                   help="avg: weighted average over dims, weight A[d, f] entering twice (the paper's reference "
+                        "and its published numbers). max: the best dim.")
+
+
+def omes_block(comps, n_values, name: str, key: str, heading: str | None = None) -> None:
+    """One representation's view; only ``comps.omes(alpha, pooling)`` depends on the slider."""
+    if heading:
+        st.markdown(heading)
+    res = comps.omes(alpha, pooling)
+    st.metric("Averaged OMES", "n/a" if res.score is None else f"{res.score:.4f}",
+              help="Mean of the per-FoV OMES over the measurable FoVs, rounded to 4 decimals.")
+    table = explore.fov_table(comps, alpha, pooling, n_values)
+    bars = viz.omes_bars(table["FoV"].tolist(), table["OS"].tolist(), table["MES"].tolist(),
+                         table["OMES"].tolist(), alpha, pooling, res.score, table["note"].tolist(),
+                         title="Per-FoV scores")
+    st.plotly_chart(bars, key=f"{key}-bars")
+    ui.download_figure(bars, f"{name}-omes-bars", f"{key}-bars", data=table)
+    for fov, note in zip(table["FoV"], table["note"]):
+        if note.startswith("not measurable"):
+            st.warning(f"**{fov}** is {note}", icon=":material/block:")
+        elif note:
+            st.info(f"**{fov}** is {note}", icon=":material/vertical_align_top:")
+    a = comps.association
+    heat = viz.association_heatmap(a.matrix, a.factor_names, a.inactive_dims, comps.dims, a.n_pairs,
+                                   title="Association matrix A (dims x FoVs); red box: the FoV's dim")
+    st.plotly_chart(heat, key=f"{key}-heat")
+    ui.download_figure(heat, f"{name}-association", f"{key}-heat", data=explore.matrix_frame(comps))
+    if a.inactive_dims:
+        st.caption(f"Inactive dims (std < 0.05, left out of the scores): {', '.join(map(str, a.inactive_dims))}.")
+    for note in a.notes:
+        st.caption(note)
+    st.markdown("**Per FoV**")
+    st.dataframe(table, hide_index=True, width="stretch")
+    ui.download_table(table, f"{name}-per-fov", f"{key}-table")
+    st.markdown("**FoV -> dim association** (used to prune the representation)")
+    assoc = explore.association_table(comps)
+    st.dataframe(assoc, hide_index=True, width="stretch")
+    ui.download_table(assoc, f"{name}-fov-to-dim", f"{key}-assoc")
+
+
+tab_runs, tab_presets, tab_upload = st.tabs(["Runs", "Synthetic matrices", "Upload a representation"])
+
+with tab_runs:
+    with ui.guard("compute OMES for the selected runs"):
+        info = ui.active_run()
+        if info is None:
+            ui.no_runs_message()
+        else:
+            other = ui.compare_run()
+            shown = [info] + ([other] if other is not None else [])
+            cols = st.columns(len(shown)) if len(shown) > 1 else [st.container()]
+            for col, run, key in zip(cols, shown, ("run1", "run2")):
+                with col, ui.guard(f"compute OMES for {run.name}"):
+                    dataset = ui.dataset_of(run)
+                    comps, n_values = ui.omes(*ui.key_of(run), dataset, ui.eval_n(), ui.eval_seed())
+                    omes_block(comps, n_values, f"{run.name}-{dataset}", key,
+                               heading=f"#### {run.name}\n{run.config.method}, beta {run.config.beta:g}, "
+                                       f"encoded on **{dataset}** ({ui.eval_n():,} samples)")
+            if other is None:
+                st.caption("Pick a second run under *Compare with* in the sidebar to see two runs side by side "
+                           "(e.g. a source model and its transfer, or a weakly-supervised and a beta-VAE model).")
+
+with tab_presets:
+    with ui.guard("show the synthetic matrices"):
+        st.markdown("Synthetic association matrices (10 dims x 5 FoVs) show how OMES reads typical cases. "
+                    "Move alpha: MES-heavy scores punish FoVs spread over dims, OS-heavy ones dims shared by FoVs.")
+        kind = st.radio("Matrix", explore.PRESETS, horizontal=True, key="preset_kind",
+                        format_func=lambda k: k.replace("_", "-"))
+        summary = []
+        for k in explore.PRESETS:
+            summary.append({"matrix": k.replace("_", "-"), "OMES": ui.preset(k, 10, 5, 0).score(alpha, pooling)})
+        st.dataframe(summary, hide_index=True)
+        st.caption(explore.PRESET_TEXT[kind])
+        omes_block(ui.preset(kind, 10, 5, 0), None, f"preset-{kind}", "preset")
+
+with tab_upload:
+    with ui.guard("read the uploaded representation"):
+        st.markdown("A representation in the reference format (JacopoDapueto/transfer_disentanglement): "
+                    "`representations.npz` with a `mean` array (N x D) and `classes.csv` with one integer "
+                    "column per FoV, N rows.")
+        u1, u2 = st.columns(2)
+        npz = u1.file_uploader("representations.npz", type=["npz"], key="up_npz")
+        csv = u2.file_uploader("classes.csv", type=["csv"], key="up_csv")
+        if npz is None or csv is None:
+            st.caption("Upload both files to score them.")
+        else:
+            comps, n_values, n, d = ui.uploaded_omes(npz.getvalue(), csv.getvalue(), ui.eval_seed())
+            omes_block(comps, n_values, "uploaded", "upload",
+                       heading=f"#### Uploaded representation\n{n:,} samples, {d} dims, {len(n_values)} FoVs")
