@@ -254,6 +254,10 @@ def encode_factors(
         device: torch device (default: the model's).
         rng: drives nuisance rendering randomness and the posterior samples.
         on_progress: called with (rows done, rows total) after each batch.
+        description: stored with the result (how the rows were chosen).
+
+    A grayscale dataset seen by a colour model is repeated to 3 channels, a colour one seen by a
+    grayscale model is averaged to 1 (the convention of a transferred network's adapted layers).
     Returns:
         A ``Representation`` with means, one posterior sample per row, and the labels.
     """
@@ -266,13 +270,15 @@ def encode_factors(
         raise DrvizError(f"batch size must be at least 1; got {batch_size}")
     if device is None:
         device = next(model.parameters()).device
+    channels = getattr(getattr(model, "spec", None), "channels", None)
     gen = torch.Generator(device="cpu").manual_seed(int(rng.integers(2**63 - 1)))
     n = len(factors)
     means, samples = [], []
     with torch.no_grad():
         for start in range(0, n, batch_size):
             chunk = factors[start:start + batch_size]
-            x = torch.from_numpy(np.ascontiguousarray(dataset.render(chunk, rng), dtype=np.float32)).to(device)
+            images = _match_channels(dataset.render(chunk, rng), channels)
+            x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).to(device)
             mu, logvar = model.encode(x)
             mu, logvar = mu.float().cpu(), logvar.float().cpu()
             eps = torch.randn(mu.shape, generator=gen)
@@ -284,6 +290,17 @@ def encode_factors(
     mean = np.concatenate(means) if means else np.zeros((0, d), np.float32)
     sampled = np.concatenate(samples) if samples else np.zeros((0, d), np.float32)
     return Representation(mean, sampled, factors, tuple(dataset.factor_names), description)
+
+
+def _match_channels(images: np.ndarray, channels: int | None) -> np.ndarray:
+    """(n, C, H, W) -> (n, channels, H, W): gray repeated to colour, colour averaged to gray."""
+    c = images.shape[1]
+    if channels is None or c == channels:
+        return images
+    if c == 1:
+        return np.repeat(images, channels, axis=1)
+    gray = images.mean(axis=1, keepdims=True)
+    return gray if channels == 1 else np.repeat(gray, channels, axis=1)
 
 
 def encode_intervention_pairs(

@@ -92,8 +92,11 @@ def _accuracy(name, x_train, y_train, x_test, y_test, random_state) -> float | N
     if np.unique(y_train).size < 2 or x_train.shape[1] == 0:
         return None
     model = make_classifier(name, random_state)
-    if name == "mlp" and np.min(np.bincount(np.unique(y_train, return_inverse=True)[1])) < 2:
-        model.set_params(early_stopping=False, max_iter=100)  # early stopping needs 2 of each class
+    if name == "mlp":
+        counts = np.bincount(np.unique(y_train, return_inverse=True)[1])
+        if counts.min() < 2 or 0.1 * len(y_train) < len(counts):
+            # the 10% validation split needs two of each class and one per class: too few rows
+            model.set_params(early_stopping=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence warnings on tiny tests are expected
         model.fit(x_train, y_train)
@@ -114,6 +117,7 @@ def downstream_accuracy(
     rng: np.random.Generator | None = None,
     n_jobs: int | None = None,
     random_state: int = 0,
+    skip_full: Sequence[str] = (),
 ) -> DownstreamResult:
     """Per-FoV test accuracy of each classifier on the full and the pruned representation.
 
@@ -127,6 +131,8 @@ def downstream_accuracy(
         max_train, max_test: cap the split sizes (classifiers on CPU are the slow part).
         rng: shuffle the rows before splitting.
         n_jobs: joblib threads over (FoV, classifier, variant) fits.
+        skip_full: classifiers whose full-representation accuracy the caller already has (left
+            None here; ``drviz.evaluation`` reuses DCI's GBT, the same classifier on the same split).
     """
     z, factors = np.asarray(z, np.float64), np.asarray(factors)
     if z.ndim != 2 or factors.ndim != 2 or len(z) != len(factors):
@@ -156,7 +162,8 @@ def downstream_accuracy(
     jobs = []
     for f in range(k):
         for c in classifiers:
-            jobs.append((f, c, "full", list(range(z.shape[1]))))
+            if c not in skip_full:
+                jobs.append((f, c, "full", list(range(z.shape[1]))))
             cols = pruned_cols(f)
             if cols is not None:
                 jobs.append((f, c, "pruned", cols))

@@ -1,0 +1,247 @@
+"""CLI for the measuring stage: ``omes``, ``dci``, ``mig`` on a representation folder in the
+reference format (``representations.npz`` + ``classes.csv``), ``encode`` to write one from a run,
+and ``evaluate`` to compute every metric of a run and store them in its ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from drviz.errors import DrvizError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("omes", help="OMES of a representation folder (representations.npz + classes.csv)")
+    p.add_argument("path", help="folder in the reference format")
+    p.add_argument("--alpha", type=float, default=0.5, help="OMES = alpha * OS + (1 - alpha) * MES (default 0.5)")
+    p.add_argument("--pooling", choices=("avg", "max"), default="avg", help="pooling over dims (default avg, as the reference)")
+    p.add_argument("--key", choices=("mean", "sampled"), default="mean", help="which array to score (default mean)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--estimator", choices=("sampled", "expected"), default="sampled",
+                   help="sampled: the reference's pair sampling, averaged over draws (default); "
+                        "expected: the closed-form correlation of its pair distribution")
+    p.add_argument("--repeats", type=int, default=None, help="draws of pairs to average (default: automatic; 1 = one reference run)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_omes)
+
+    p = sub.add_parser("dci", help="DCI (disentanglement, completeness, informativeness) of a representation folder")
+    p.add_argument("path")
+    p.add_argument("--key", choices=("mean", "sampled"), default="mean")
+    p.add_argument("--shuffle", action="store_true", help="random 2/3 - 1/3 split (default: first two thirds train, as the reference)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-jobs", type=int, default=-1, help="parallel per-FoV classifiers (default: all cores)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_dci)
+
+    p = sub.add_parser("mig", help="MIG (mutual information gap) of a representation folder")
+    p.add_argument("path")
+    p.add_argument("--key", choices=("mean", "sampled"), default="mean")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_mig)
+
+    p = sub.add_parser("encode", help="write a run's representation of a dataset in the reference format")
+    p.add_argument("run", help="run name or folder")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--n", type=int, required=True, help="rows to encode")
+    p.add_argument("--out", required=True, help="folder to write representations.npz and classes.csv to")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--device", default=None)
+    p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser("evaluate", help="OMES (both poolings), DCI, MIG and downstream accuracy of a run; writes metrics.json")
+    p.add_argument("run", help="run name or folder")
+    p.add_argument("--dataset", default=None, help="default: the run's dataset")
+    p.add_argument("--n", type=int, default=10_000, help="rows to encode (default 10,000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-train", type=int, default=2000, help="classifier training rows (default 2,000)")
+    p.add_argument("--n-test", type=int, default=1000, help="classifier test rows (default 1,000)")
+    p.add_argument("--n-jobs", type=int, default=-1, help="parallel per-FoV classifiers (default: all cores)")
+    p.add_argument("--device", default=None)
+    p.add_argument("--json", action="store_true", help="print metrics.json's content instead of tables")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def _print_json(data: dict) -> None:
+    print(json.dumps(data, indent=1, allow_nan=False))
+
+
+def _fmt(v, width: int = 7, digits: int = 4) -> str:
+    return f"{'-':>{width}}" if v is None else f"{v:{width}.{digits}f}"
+
+
+def _check_alpha(alpha: float) -> None:
+    if not 0.0 <= alpha <= 1.0:
+        raise DrvizError(f"--alpha must be in [0, 1]; got {alpha}")
+
+
+# -- omes / dci / mig on a folder -------------------------------------------------------------
+def cmd_omes(args: argparse.Namespace) -> int:
+    from drviz.metrics.omes import association_matrix, omes_components
+    from drviz.representations import load_representation
+
+    _check_alpha(args.alpha)
+    if args.repeats is not None and args.repeats < 1:
+        raise DrvizError(f"--repeats must be at least 1; got {args.repeats}")
+    rep = load_representation(args.path)
+    assoc = association_matrix(rep.z(args.key), rep.factors, factor_names=rep.factor_names, rng=args.seed,
+                               estimator=args.estimator, repeats=args.repeats)
+    comps = omes_components(assoc)
+    if args.json:
+        _print_json({**comps.to_json(args.alpha, args.pooling), "key": args.key, "seed": args.seed,
+                     "estimator": args.estimator, "n_rows": rep.n_samples})
+        return 0
+    print_omes(comps, args.alpha, args.pooling, header=f"{args.path} ({rep.n_samples} rows, key {args.key}, seed {args.seed})")
+    return 0
+
+
+def print_omes(comps, alpha: float, pooling: str, header: str = "", file=None) -> None:
+    """The readable OMES report: score, per-FoV table, inactive dims, the matrix."""
+    out = file or sys.stdout
+    res = comps.omes(alpha, pooling)
+    n_meas = sum(comps.measurable)
+    score = "n/a (no measurable FoV)" if res.score is None else f"{res.score:.4f}"
+    if header:
+        print(header, file=out)
+    print(f"OMES {score}  (alpha {alpha:g}, {pooling} pooling; mean over {n_meas} of {len(res.factors)} FoVs, "
+          "the measurable ones)", file=out)
+    a = comps.association
+    w = max(12, *(len(n) for n in comps.factor_names))
+    print(f"{'FoV':{w}} {'OMES':>7} {'OS':>7} {'MES':>7} {'dim':>4} {'pairs':>7}  note", file=out)
+    for f, fo in enumerate(res.factors):
+        dim = "-" if fo.dim is None else str(fo.dim)
+        print(f"{fo.name:{w}} {_fmt(fo.omes)} {_fmt(fo.os)} {_fmt(fo.mes)} {dim:>4} {a.n_pairs[f]:>7}  "
+              f"{'' if fo.measurable else 'not measurable: ' + str(fo.reason)}", file=out)
+    print(f"inactive dims (std < 0.05): {', '.join(map(str, a.inactive_dims)) or 'none'}", file=out)
+    for note in a.notes:
+        print(f"note: {note}", file=out)
+    print("association matrix A = 1 - |corr| over intervention pairs (rows: dims, columns: FoVs):", file=out)
+    cw = max(9, *(len(n) for n in comps.factor_names))
+    print(" " * 8 + " ".join(f"{n:>{cw}}" for n in comps.factor_names), file=out)
+    dead = set(a.inactive_dims)
+    for d, row in enumerate(a.matrix):
+        cells = " ".join(f"{'':>{cw}}" if v != v else f"{v:>{cw}.4f}" for v in row)
+        print(f"dim {d:<3} {cells}{'  (inactive)' if d in dead else ''}", file=out)
+
+
+def cmd_dci(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from drviz.metrics.dci import dci_from_table
+    from drviz.representations import load_representation
+
+    rep = load_representation(args.path)
+    rng = np.random.default_rng(args.seed) if args.shuffle else None
+    res = dci_from_table(rep.z(args.key), rep.factors, factor_names=rep.factor_names, rng=rng,
+                         n_jobs=args.n_jobs, random_state=args.seed)
+    if args.json:
+        _print_json(res.to_json())
+        return 0
+    print_dci(res)
+    return 0
+
+
+def print_dci(res, file=None) -> None:
+    out = file or sys.stdout
+    print(f"DCI  disentanglement {_fmt(res.disentanglement, 0)}  completeness {_fmt(res.completeness, 0)}  "
+          f"informativeness train {_fmt(res.informativeness_train, 0)} / test {_fmt(res.informativeness_test, 0)}  "
+          f"({res.n_train} train, {res.n_test} test rows)", file=out)
+    w = max(12, *(len(n) for n in res.factor_names))
+    print(f"{'FoV':{w}} {'compl.':>7} {'acc tr':>7} {'acc te':>7}  top dim (importance)", file=out)
+    for f, name in enumerate(res.factor_names):
+        col = res.importance_matrix[:, f]
+        top = f"{int(col.argmax())} ({col.max():.3f})" if res.measurable[f] else "not measurable: " + str(res.reasons[f])
+        c, tr, te = (None if v != v else float(v) for v in (res.per_factor_completeness[f], res.accuracy_train[f], res.accuracy_test[f]))
+        print(f"{name:{w}} {_fmt(c)} {_fmt(tr)} {_fmt(te)}  {top}", file=out)
+
+
+def cmd_mig(args: argparse.Namespace) -> int:
+    from drviz.metrics.mig import compute_mig
+    from drviz.representations import load_representation
+
+    rep = load_representation(args.path)
+    res = compute_mig(rep.z(args.key), rep.factors, factor_names=rep.factor_names)
+    if args.json:
+        _print_json(res.to_json())
+        return 0
+    print_mig(res)
+    return 0
+
+
+def print_mig(res, file=None) -> None:
+    out = file or sys.stdout
+    print(f"MIG {_fmt(res.mig, 0)}  (mean over measurable FoVs; 20 bins per dim)", file=out)
+    w = max(12, *(len(n) for n in res.factor_names))
+    print(f"{'FoV':{w}} {'MIG':>7} {'H (nats)':>9}  top dim", file=out)
+    for f, name in enumerate(res.factor_names):
+        v = res.per_factor[f]
+        top = str(int(res.mi_matrix[:, f].argmax())) if res.measurable[f] else "not measurable: " + str(res.reasons[f])
+        print(f"{name:{w}} {_fmt(None if v != v else float(v))} {res.entropy[f]:9.4f}  {top}", file=out)
+
+
+# -- encode / evaluate a run ------------------------------------------------------------------
+def cmd_encode(args: argparse.Namespace) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from drviz.checkpoints import load_run
+    from drviz.data import get_dataset
+    from drviz.representations import encode_factors, line_sampled_factors, save_representation
+
+    if args.n < 1:
+        raise DrvizError(f"--n must be at least 1; got {args.n}")
+    run = load_run(args.run, device=args.device)
+    ds = get_dataset(args.dataset)
+    rng = np.random.default_rng(args.seed)
+    factors, how = line_sampled_factors(ds.factor_sizes, args.n, rng)
+    print(f"sampling: {how}")
+    with tqdm(total=len(factors), unit="img", dynamic_ncols=True, desc="encoding") as bar:
+        rep = encode_factors(run.model, ds, factors, rng=rng, batch_size=args.batch_size,
+                             on_progress=lambda done, total: bar.update(done - bar.n), description=how)
+    out = save_representation(rep, args.out)
+    print(f"wrote {out}/representations.npz (mean, sampled: {rep.n_samples} x {rep.n_dims}) "
+          f"and classes.csv ({', '.join(rep.factor_names)})")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from drviz.checkpoints import load_run, save_metrics
+    from drviz.evaluation import evaluate
+
+    run = load_run(args.run, device=args.device)
+    dataset = args.dataset or run.config.dataset
+    with tqdm(total=100, unit="%", dynamic_ncols=True, bar_format="{desc:24} {percentage:3.0f}%|{bar}| {elapsed}") as bar:
+        def on_progress(stage: str, fraction: float) -> None:
+            bar.set_description_str(stage)
+            bar.update(round(100 * fraction) - bar.n)
+
+        res = evaluate(run.model, dataset, n=args.n, seed=args.seed, on_progress=on_progress,
+                       n_train=args.n_train, n_test=args.n_test, n_jobs=args.n_jobs)
+    data = res.to_json()
+    save_metrics(run.path, data)
+    if args.json:
+        _print_json(data)
+        return 0
+    print(f"{run.name} on {dataset}: {res.sampling}")
+    for pooling in ("avg", "max"):
+        print()
+        print_omes(res.omes, 0.5, pooling)
+    print()
+    print_dci(res.dci)
+    print()
+    print_mig(res.mig)
+    print()
+    d = res.downstream
+    print(f"downstream test accuracy ({d.n_train} train, {d.n_test} test rows; pruned = the FoV's OMES dim)")
+    w = max(12, *(len(f.name) for f in d.factors))
+    print(f"{'FoV':{w}} {'dim':>4} {'GBT full':>9} {'GBT pr.':>9} {'MLP full':>9} {'MLP pr.':>9}")
+    for f in d.factors:
+        print(f"{f.name:{w}} {'-' if f.dim is None else f.dim:>4} {_fmt(f.gbt_full, 9)} {_fmt(f.gbt_pruned, 9)} "
+              f"{_fmt(f.mlp_full, 9)} {_fmt(f.mlp_pruned, 9)}")
+    print()
+    print(f"wrote {run.path / 'metrics.json'}  ({', '.join(f'{k} {v:.1f} s' for k, v in res.timings)})")
+    return 0

@@ -1,0 +1,171 @@
+"""DCI and MIG: exact values on hand-built matrices (as disentanglement_lib's dci_test.py), and
+constructed representations (identity beats rotation, duplicated latents, single-valued FoVs)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from sklearn.metrics import mutual_info_score
+
+from drviz.errors import DrvizError
+from drviz.metrics.dci import (
+    completeness,
+    completeness_per_factor,
+    compute_dci,
+    dci_from_table,
+    disentanglement,
+    disentanglement_per_dim,
+    split_train_test,
+)
+from drviz.metrics.mig import compute_mig, discretize, entropies, mutual_info, mutual_info_matrix
+
+
+def grid(sizes):
+    return np.array(list(itertools.product(*[range(s) for s in sizes])), dtype=np.int64)
+
+
+HADAMARD = np.array([[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]]) / 2
+
+
+# -- DCI on hand-built importance matrices ----------------------------------------------------
+def test_diagonal_importance_is_perfect():
+    r = np.diag([5.0, 2.0, 1.0, 3.0])
+    assert disentanglement(r) == pytest.approx(1.0)
+    assert completeness(r) == pytest.approx(1.0)
+
+
+def test_one_code_for_two_factors():
+    r = np.array([[1.0, 1.0], [0.0, 0.0]])
+    # dim 0 splits evenly between 2 FoVs: entropy (base 2) 1 -> 0; dim 1 has no weight
+    np.testing.assert_allclose(disentanglement_per_dim(r)[0], 0.0, atol=1e-9)
+    assert disentanglement(r) == pytest.approx(0.0, abs=1e-9)
+    assert completeness(r) == pytest.approx(1.0, abs=1e-9)  # each FoV lives in dim 0 only
+
+
+def test_two_codes_per_factor():
+    r = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    assert disentanglement(r) == pytest.approx(1.0)
+    # each FoV spread evenly over 2 of 4 dims: entropy base 4 = log 2 / log 4 = 0.5
+    np.testing.assert_allclose(completeness_per_factor(r), [0.5, 0.5], atol=1e-9)
+    assert completeness(r) == pytest.approx(0.5, abs=1e-9)
+
+
+def test_zero_importance_does_not_divide_by_zero():
+    r = np.zeros((3, 2))
+    assert np.isfinite(disentanglement(r)) and np.isfinite(completeness(r))
+
+
+def test_split_is_first_two_thirds():
+    tr, te = split_train_test(10)
+    np.testing.assert_array_equal(tr, np.arange(7))
+    np.testing.assert_array_equal(te, np.arange(7, 10))
+    tr, te = split_train_test(10, rng=np.random.default_rng(0))
+    assert sorted(np.r_[tr, te]) == list(range(10)) and len(tr) == 7
+    with pytest.raises(DrvizError):
+        split_train_test(10, 1.5)
+
+
+# -- DCI on constructed representations ---------------------------------------------------------
+@pytest.fixture(scope="module")
+def table():
+    f = grid((3, 4, 3, 4))
+    z = (f - f.mean(0)) / f.std(0)
+    return z, f
+
+
+def test_dci_identity_beats_rotation(table):
+    z, f = table
+    rng = np.random.default_rng(0)
+    ident = dci_from_table(z, f, rng=rng)
+    rot = dci_from_table(z @ HADAMARD, f, rng=np.random.default_rng(0))
+    assert ident.informativeness_test == pytest.approx(1.0)
+    assert ident.disentanglement > 0.9 and ident.completeness > 0.9
+    assert ident.disentanglement > rot.disentanglement + 0.3
+    assert ident.completeness > rot.completeness + 0.3
+    assert ident.importance_matrix.shape == (4, 4)
+    np.testing.assert_allclose(ident.importance_matrix.sum(axis=0), 1.0)
+    assert np.argmax(ident.importance_matrix, axis=0).tolist() == [0, 1, 2, 3]
+    payload = ident.to_json()
+    assert set(payload) >= {"disentanglement", "completeness", "informativeness_train",
+                            "informativeness_test", "importance_matrix"}
+
+
+def test_dci_parallel_equals_serial(table):
+    z, f = table
+    a = dci_from_table(z, f, n_jobs=1)
+    b = dci_from_table(z, f, n_jobs=2)
+    np.testing.assert_allclose(a.importance_matrix, b.importance_matrix)
+
+
+def test_dci_single_valued_factor_and_nan_rows(table):
+    z, f = table
+    f = np.c_[f, np.zeros(len(f), np.int64)]
+    z = z.copy()
+    z[5, 0] = np.nan
+    res = compute_dci(z[:100], f[:100], z[100:], f[100:], factor_names=list("abcde"))
+    assert res.measurable == (True, True, True, True, False)
+    assert "single value" in res.reasons[4]
+    assert np.isnan(res.accuracy_test[4]) and np.isfinite(res.informativeness_test)
+    assert res.n_train == 99
+
+
+# -- MIG ---------------------------------------------------------------------------------------
+def test_mutual_info_equals_sklearn():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 6, 500)
+    b = (a + rng.integers(0, 3, 500)) % 8
+    assert mutual_info(a, b) == pytest.approx(mutual_info_score(a, b), abs=1e-12)
+    codes = discretize(rng.normal(size=(500, 3)), 20)
+    assert codes.min() >= 1 and codes.max() <= 20
+    m = mutual_info_matrix(codes, np.c_[a, b])
+    for i, j in itertools.product(range(3), range(2)):
+        assert m[i, j] == pytest.approx(mutual_info_score(codes[:, i], np.c_[a, b][:, j]), abs=1e-12)
+    h = entropies(np.c_[a, b])
+    assert h[0] == pytest.approx(mutual_info_score(a, a))
+
+
+def test_mig_identity_is_one_and_duplicates_halve_it():
+    f = grid((5, 6, 7))
+    ident = compute_mig(f.astype(float), f)
+    assert ident.mig == pytest.approx(1.0)
+    np.testing.assert_allclose(ident.per_factor, 1.0)
+    # FoV 0 in two dims: the gap for FoV 0 is 0
+    dup = compute_mig(np.c_[f, f[:, 0]].astype(float), f)
+    assert dup.per_factor[0] == pytest.approx(0.0, abs=1e-12)
+    assert dup.mig == pytest.approx(2 / 3)
+    assert dup.mi_matrix.shape == (4, 3)
+
+
+def test_mig_identity_beats_rotation():
+    f = grid((6, 7, 8, 5))
+    z = (f - f.mean(0)) / f.std(0)
+    rotations = [np.linalg.qr(np.random.default_rng(s).normal(size=(4, 4)))[0] for s in range(5)]
+    ident = compute_mig(z, f).mig
+    assert ident > max(compute_mig(z @ q, f).mig for q in rotations) + 0.2
+    assert ident > compute_mig(z @ HADAMARD, f).mig + 0.5
+
+
+def test_mig_edge_cases():
+    f = grid((4, 5))
+    f = np.c_[f, np.zeros(len(f), np.int64)]
+    z = f[:, :2].astype(float)
+    z[3, 1] = np.inf
+    res = compute_mig(z[:, :1], f, factor_names=["a", "b", "c"])  # one dim: the gap is its MI
+    assert res.measurable == (True, True, False) and "single value" in res.reasons[2]
+    assert np.isfinite(res.mig)
+    assert compute_mig(np.zeros((0, 2)), np.zeros((0, 2), np.int64)).mig is None
+    with pytest.raises(DrvizError):
+        compute_mig(np.zeros((5, 2)), np.zeros((4, 2)))
+
+
+def test_mig_is_fast():
+    import time
+
+    rng = np.random.default_rng(0)
+    f = rng.integers(0, 10, size=(10_000, 6))
+    z = f @ rng.normal(size=(6, 10)) + rng.normal(size=(10_000, 10))
+    t = time.perf_counter()
+    compute_mig(z, f)
+    assert time.perf_counter() - t < 1.0

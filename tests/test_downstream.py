@@ -1,0 +1,76 @@
+"""Downstream accuracy: full vs pruned representation, with the OMES-associated dims."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from drviz.errors import DrvizError
+from drviz.metrics.downstream import downstream_accuracy
+from drviz.metrics.omes import association_matrix, omes_components
+
+
+def grid(sizes):
+    return np.array(list(itertools.product(*[range(s) for s in sizes])), dtype=np.int64)
+
+
+@pytest.fixture(scope="module")
+def data():
+    f = grid((3, 4, 5))
+    f = np.r_[f, f]  # two copies, so every combination can appear in both splits
+    rng = np.random.default_rng(0)
+    z = np.c_[f + 0.05 * rng.normal(size=f.shape), rng.normal(size=len(f))]  # dim 3: noise
+    return z, f
+
+
+def test_pruned_on_the_omes_dim_keeps_accuracy(data):
+    z, f = data
+    dims = omes_components(association_matrix(z, f)).dims
+    assert dims == (0, 1, 2)
+    res = downstream_accuracy(z, f, dims, factor_names=["a", "b", "c"], rng=np.random.default_rng(0))
+    for fa in res.factors:
+        assert fa.gbt_full == pytest.approx(1.0) and fa.gbt_pruned == pytest.approx(1.0)
+        assert fa.mlp_full is not None and fa.mlp_pruned is not None
+    assert res.mean("gbt_pruned") == pytest.approx(1.0)
+    assert res.n_train + res.n_test == len(z)
+    payload = res.to_json()
+    assert payload["per_factor"]["a"]["dim"] == 0 and "gbt_pruned" in payload["mean"]
+
+
+def test_pruning_to_the_wrong_dim_drops_to_chance(data):
+    z, f = data
+    res = downstream_accuracy(z, f, [3, None, 2], classifiers=["gbt"], rng=np.random.default_rng(0))
+    a, b, c = res.factors
+    assert a.gbt_pruned < 0.6  # 3-valued FoV from pure noise
+    assert b.gbt_pruned is None and b.dim is None  # no associated dim
+    assert c.gbt_pruned == pytest.approx(1.0)
+    assert a.mlp_full is None  # not requested
+
+
+def test_union_pruning_uses_every_associated_dim(data):
+    z, f = data
+    res = downstream_accuracy(z, f, [0, 1, None], classifiers=["gbt"], prune="union", rng=np.random.default_rng(0))
+    assert res.factors[2].gbt_pruned is not None  # dims 0 and 1 still carry nothing of FoV c ...
+    assert res.factors[2].gbt_pruned < 0.5  # ... so it is near chance (1/5)
+    assert res.factors[0].gbt_pruned == pytest.approx(1.0)
+
+
+def test_caps_and_bad_input(data):
+    z, f = data
+    res = downstream_accuracy(z, f, [0, 1, 2], classifiers=["gbt"], max_train=30, max_test=20, n_jobs=2)
+    assert (res.n_train, res.n_test) == (30, 20)
+    with pytest.raises(DrvizError):
+        downstream_accuracy(z, f, [0, 1], classifiers=["gbt"])
+    with pytest.raises(DrvizError):
+        downstream_accuracy(z, f, [0, 1, 9], classifiers=["gbt"])
+    with pytest.raises(DrvizError):
+        downstream_accuracy(z, f, [0, 1, 2], classifiers=["svm"])
+
+
+def test_single_valued_factor_reports_none():
+    f = np.c_[grid((4, 5)), np.zeros(20, np.int64)]
+    z = f.astype(float)
+    res = downstream_accuracy(z, f, [0, 1, 2], classifiers=["gbt"])
+    assert res.factors[2].gbt_full is None and res.factors[0].gbt_full is not None

@@ -1,0 +1,203 @@
+"""Representations: the reference folder format (round trip, every bad input), line sampling,
+and encoding with a tiny untrained model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drviz.errors import DrvizError
+from drviz.representations import (
+    Representation,
+    line_sampled_factors,
+    load_representation,
+    save_representation,
+)
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference_example"
+
+
+def make_rep(n=12, d=3, k=2, seed=0):
+    rng = np.random.default_rng(seed)
+    return Representation(rng.normal(size=(n, d)).astype(np.float32), rng.normal(size=(n, d)).astype(np.float32),
+                          rng.integers(0, 4, size=(n, k)), ("a", "b"))
+
+
+def write(folder: Path, csv: str | None = "a,b\n0,1\n1,2\n", **arrays):
+    folder.mkdir(parents=True, exist_ok=True)
+    if arrays:
+        np.savez(folder / "representations.npz", **arrays)
+    if csv is not None:
+        (folder / "classes.csv").write_text(csv)
+    return folder
+
+
+def test_round_trip(tmp_path):
+    rep = make_rep()
+    save_representation(rep, tmp_path / "out")
+    back = load_representation(tmp_path / "out")
+    np.testing.assert_array_equal(back.mean, rep.mean)
+    np.testing.assert_array_equal(back.sampled, rep.sampled)
+    np.testing.assert_array_equal(back.factors, rep.factors)
+    assert back.factor_names == ("a", "b") and back.factors.dtype == np.int64
+    assert not list((tmp_path / "out").glob("*.tmp"))  # temp files renamed away
+
+
+def test_reference_example_loads():
+    if not REFERENCE.is_dir():
+        pytest.skip("shared/reference_example not found beside the repository")
+    rep = load_representation(REFERENCE)
+    assert rep.mean.shape == (15008, 10) and rep.sampled.shape == (15008, 10)
+    assert rep.factor_names == ("floor_hue", "wall_hue", "object_hue", "scale", "shape", "orientation")
+    assert rep.factors.dtype == np.int64 and rep.factors[0].tolist() == [9, 9, 6, 2, 0, 1]
+
+
+def test_sampled_is_optional(tmp_path):
+    rep = load_representation(write(tmp_path, mean=np.zeros((2, 3))))
+    assert rep.sampled is None
+    assert rep.z("mean").shape == (2, 3)
+    with pytest.raises(DrvizError, match="no 'sampled'"):
+        rep.z("sampled")
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda p: p / "missing", "is not a folder"),
+        (lambda p: write(p, csv="a,b\n0,1\n"), "missing representations.npz"),
+        (lambda p: write(p, csv=None, mean=np.zeros((2, 3))), "missing classes.csv"),
+        (lambda p: write(p, sampled=np.zeros((2, 3))), "no 'mean' array"),
+        (lambda p: write(p, mean=np.zeros((3, 3))), "has 2 rows but representations.npz has 3"),
+        (lambda p: write(p, csv="a,b\n0,x\n1,2\n", mean=np.zeros((2, 3))), "column 'b' is not numeric"),
+        (lambda p: write(p, csv="a,b\n0,1.5\n1,2\n", mean=np.zeros((2, 3))), "not an integer"),
+        (lambda p: write(p, csv="a,b\n0,\n1,2\n", mean=np.zeros((2, 3))), "missing or non-finite"),
+        (lambda p: write(p, csv="", mean=np.zeros((2, 3))), "cannot read classes.csv"),
+        (lambda p: write(p, mean=np.zeros(2)), "must be a 2-D array"),
+        (lambda p: write(p, mean=np.zeros((2, 3, 1))), "must be a 2-D array"),
+        (lambda p: write(p, mean=np.zeros((2, 0))), "has no dims"),
+        (lambda p: write(p, mean=np.array([["a", "b"], ["c", "d"]])), "real numbers"),
+        (lambda p: write(p, mean=np.zeros((2, 3)), sampled=np.zeros((2, 4))), "'sampled' has shape"),
+    ],
+)
+def test_bad_input_is_a_one_line_error(tmp_path, setup, message):
+    with pytest.raises(DrvizError, match=message) as err:
+        load_representation(setup(tmp_path))
+    assert "\n" not in str(err.value)
+
+
+def test_corrupt_npz(tmp_path):
+    write(tmp_path)
+    (tmp_path / "representations.npz").write_bytes(b"not a zip")
+    with pytest.raises(DrvizError, match="cannot read representations.npz"):
+        load_representation(tmp_path)
+
+
+def test_representation_validates_shapes():
+    with pytest.raises(DrvizError):
+        Representation(np.zeros((3, 2)), None, np.zeros((2, 1), np.int64), ("a",))
+    with pytest.raises(DrvizError):
+        Representation(np.zeros((3, 2)), np.zeros((3, 3)), np.zeros((3, 1), np.int64), ("a",))
+    with pytest.raises(DrvizError):
+        Representation(np.zeros((3, 2)), None, np.zeros((3, 1), np.int64), ("a", "b"))
+
+
+# -- line sampling -------------------------------------------------------------------------------
+def test_line_sampling_gives_full_lines_and_many_pairs():
+    from drviz.metrics.omes import table_pairs
+
+    sizes = (10, 10, 10, 8, 4, 15)  # Shapes3D: 480,000 combinations
+    rng = np.random.default_rng(0)
+    f, how = line_sampled_factors(sizes, 5000, rng)
+    assert f.shape == (5000, 6) and f.dtype == np.int64
+    assert (f >= 0).all() and (f < np.array(sizes)).all()
+    per_anchor = 1 + sum(s - 1 for s in sizes)
+    assert f"{per_anchor} rows per anchor" in how and "anchors" in how
+    pairs = [len(a) for a, _ in table_pairs(f, rng=0)]
+    random = (rng.random((5000, 6)) * np.array(sizes)).astype(np.int64)
+    plain = [len(a) for a, _ in table_pairs(random, rng=0)]
+    for k, s in enumerate(sizes):
+        assert pairs[k] >= 0.9 * (5000 // per_anchor) * s * (s // 2)  # a full line per anchor
+        assert pairs[k] > 5 * max(plain[k], 1)
+    # marginals stay close to uniform
+    for k, s in enumerate(sizes):
+        counts = np.bincount(f[:, k], minlength=s)
+        assert counts.min() > 0.5 * 5000 / s
+
+
+def test_line_sampling_edge_cases():
+    rng = np.random.default_rng(0)
+    f, _ = line_sampled_factors((3, 1, 4), 7, rng)  # single-valued FoV: no line along it
+    assert f.shape == (7, 3) and (f[:, 1] == 0).all()
+    f, _ = line_sampled_factors((5,), 3, rng)
+    assert len(np.unique(f)) == 3
+    with pytest.raises(DrvizError):
+        line_sampled_factors((3, 0), 5, rng)
+    with pytest.raises(DrvizError):
+        line_sampled_factors((3, 4), 0, rng)
+    a, _ = line_sampled_factors((6, 7), 50, np.random.default_rng(3))
+    b, _ = line_sampled_factors((6, 7), 50, np.random.default_rng(3))
+    np.testing.assert_array_equal(a, b)
+
+
+# -- encoding with a model -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny():
+    torch = pytest.importorskip("torch")
+    from drviz.data import get_dataset
+    from drviz.models import VAE, ModelSpec
+
+    torch.manual_seed(0)
+    return VAE(ModelSpec(channels=1, latent_dim=4)).eval(), get_dataset("dsprites")
+
+
+def test_encode_factors(tiny):
+    from drviz.representations import encode_factors
+
+    model, ds = tiny
+    factors, how = line_sampled_factors(ds.factor_sizes, 40, np.random.default_rng(0))
+    seen = []
+    rep = encode_factors(model, ds, factors, batch_size=16, rng=np.random.default_rng(0),
+                         on_progress=lambda done, total: seen.append((done, total)), description=how)
+    assert rep.mean.shape == (40, 4) and rep.sampled.shape == (40, 4)
+    assert seen == [(16, 40), (32, 40), (40, 40)]
+    assert rep.factor_names == tuple(ds.factor_names) and rep.description == how
+    assert not np.allclose(rep.mean, rep.sampled)
+    again = encode_factors(model, ds, factors, batch_size=7, rng=np.random.default_rng(0))
+    np.testing.assert_allclose(again.mean, rep.mean, atol=1e-5)  # batching does not change codes
+    np.testing.assert_array_equal(again.sampled, encode_factors(model, ds, factors, batch_size=7,
+                                                                rng=np.random.default_rng(0)).sampled)
+    with pytest.raises(DrvizError):
+        encode_factors(model, ds, factors[:, :2], rng=np.random.default_rng(0))
+
+
+def test_encode_adapts_channels(tiny):
+    import torch
+
+    from drviz.data import get_dataset
+    from drviz.models import VAE, ModelSpec
+    from drviz.representations import encode_factors
+
+    model, _ = tiny
+    colour = get_dataset("color_dsprites")
+    factors = colour.sample_factors(5, np.random.default_rng(0))
+    rep = encode_factors(model, colour, factors, rng=np.random.default_rng(0))  # gray model, colour data
+    assert rep.mean.shape == (5, 4)
+    torch.manual_seed(0)
+    rgb = VAE(ModelSpec(channels=3, latent_dim=4)).eval()
+    gray = get_dataset("dsprites")
+    rep = encode_factors(rgb, gray, gray.sample_factors(5, np.random.default_rng(0)), rng=np.random.default_rng(0))
+    assert rep.mean.shape == (5, 4)
+
+
+def test_encode_intervention_pairs(tiny):
+    from drviz.metrics.omes import association_from_pairs
+    from drviz.representations import encode_intervention_pairs
+
+    model, ds = tiny
+    pairs = encode_intervention_pairs(model, ds, 20, rng=np.random.default_rng(0))
+    assert len(pairs) == len(ds.factor_names)
+    assert all(a.shape == b.shape == (20, 4) for a, b in pairs)
+    assoc = association_from_pairs(pairs, factor_names=ds.factor_names)
+    assert assoc.matrix.shape == (4, 5)
