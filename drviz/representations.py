@@ -199,8 +199,9 @@ def line_sampled_factors(factor_sizes: Sequence[int], n: int, rng: np.random.Gen
     (drawn uniformly) brings, for every FoV f, the n_f - 1 other rows that differ from it in f
     only: 1 + sum_f (n_f - 1) rows per anchor, and n_f * floor(n_f / 2) pairs per line. The last
     anchor's lines are cut where ``n`` is reached; rows are then shuffled, so that a first/last
-    split (as DCI's) is a random split. Every FoV's values are uniform in each line, so the
-    marginals stay uniform.
+    split (as DCI's) is a random split. The anchors are uniform and each line covers every value
+    of its FoV, so every marginal is uniform in expectation (with few anchors, the anchors'
+    own values show: each brings 1 + sum of the other FoVs' n_f - 1 rows at its value).
 
     Returns:
         factors (n, K) int64 and a one-line description of how they were sampled.
