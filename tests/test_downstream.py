@@ -74,3 +74,15 @@ def test_single_valued_factor_reports_none():
     z = f.astype(float)
     res = downstream_accuracy(z, f, [0, 1, 2], classifiers=["gbt"])
     assert res.factors[2].gbt_full is None and res.factors[0].gbt_full is not None
+
+
+def test_gbt_full_is_dcis_test_accuracy(data):
+    """drviz.evaluation reuses DCI's per-FoV GBT accuracy as "GBT, full": same model, same split."""
+    from drviz.metrics.dci import dci_from_table
+
+    z, f = data
+    down = downstream_accuracy(z, f, [0, 1, 2], classifiers=["gbt"], random_state=3)
+    dci = dci_from_table(z, f, random_state=3)
+    np.testing.assert_allclose([fa.gbt_full for fa in down.factors], dci.accuracy_test)
+    skipped = downstream_accuracy(z, f, [0, 1, 2], classifiers=["gbt"], skip_full=["gbt"])
+    assert all(fa.gbt_full is None and fa.gbt_pruned is not None for fa in skipped.factors)

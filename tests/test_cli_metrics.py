@@ -1,0 +1,198 @@
+"""``python -m drviz omes | dci | mig | encode | evaluate``: JSON contents, readable tables, and a
+one-line error with exit code 2 for every bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drviz.cli import main
+from drviz.representations import Representation, save_representation
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT.parent / "shared" / "reference_example"
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def expected():
+    if not REFERENCE.is_dir():
+        pytest.skip("shared/reference_example not found beside the repository")
+    return json.loads((REFERENCE / "expected_omes.json").read_text())
+
+
+@pytest.fixture
+def small(tmp_path):
+    """A constructed representation: one dim per FoV plus an inactive dim."""
+    import itertools
+
+    f = np.array(list(itertools.product(range(4), range(5), range(3))), dtype=np.int64)
+    f = np.r_[f, f]
+    z = np.c_[f + 0.05 * np.random.default_rng(0).normal(size=f.shape), np.zeros(len(f))].astype(np.float32)
+    return save_representation(Representation(z, z + 0.1, f, ("a", "b", "c")), tmp_path / "rep")
+
+
+# -- omes -----------------------------------------------------------------------------------------
+def test_omes_json_on_the_reference_example(capsys, expected):
+    code, out, _ = run_cli(capsys, "omes", REFERENCE, "--json")
+    assert code == 0
+    data = json.loads(out)
+    for key in ("omes", "alpha", "pooling", "factors", "per_factor", "inactive_dims", "matrix"):
+        assert key in data
+    assert data["factors"] == expected["factors"] and data["pooling"] == "avg" and data["alpha"] == 0.5
+    stat = expected["omes"]["avg"]["0.5"]
+    assert abs(data["omes"] - stat["mean"]) <= 3 * stat["std"] and data["omes"] == round(data["omes"], 4)
+    assert data["inactive_dims"] == [] and len(data["matrix"]) == 10 and len(data["matrix"][0]) == 6
+    for name, dim in expected["factor_to_dim"].items():
+        entry = data["per_factor"][name]
+        assert set(entry) == {"omes", "os", "mes", "dim", "measurable", "reason"}
+        assert entry["dim"] == dim and entry["measurable"] and entry["reason"] is None
+
+
+def test_omes_options(capsys, expected):
+    code, out, _ = run_cli(capsys, "omes", REFERENCE, "--json", "--pooling", "max", "--alpha", "1", "--seed", "3")
+    data = json.loads(out)
+    stat = expected["omes"]["max"]["1.0"]
+    assert code == 0 and abs(data["omes"] - stat["mean"]) <= 3 * stat["std"]
+    assert all(abs(v["omes"] - v["os"]) < 1e-12 for v in data["per_factor"].values())  # alpha 1 = OS
+    code, out, _ = run_cli(capsys, "omes", REFERENCE, "--json", "--key", "sampled")
+    assert code == 0 and json.loads(out)["key"] == "sampled"
+    code, out, _ = run_cli(capsys, "omes", REFERENCE, "--json", "--estimator", "expected")
+    stat = expected["omes"]["avg"]["0.5"]
+    assert abs(json.loads(out)["omes"] - stat["mean"]) <= 3 * stat["std"]
+
+
+def test_omes_table_and_inactive_dims(capsys, small):
+    code, out, _ = run_cli(capsys, "omes", small)
+    assert code == 0
+    assert "OMES" in out and "inactive dims (std < 0.05): 3" in out and "(inactive)" in out
+    for name in ("a", "b", "c"):
+        assert f"\n{name} " in out
+    code, out, _ = run_cli(capsys, "omes", small, "--json")
+    data = json.loads(out)
+    assert data["inactive_dims"] == [3] and data["matrix"][3] is None
+    assert [data["per_factor"][n]["dim"] for n in "abc"] == [0, 1, 2]
+
+
+def test_omes_entry_point_as_a_subprocess(small):
+    """The real ``python -m drviz`` (what a user types): JSON on stdout, exit 0."""
+    proc = subprocess.run([sys.executable, "-m", "drviz", "omes", str(small), "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["factors"] == ["a", "b", "c"]
+
+
+def _write(folder: Path, csv: str | None, **arrays) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    if arrays:
+        np.savez(folder / "representations.npz", **arrays)
+    if csv is not None:
+        (folder / "classes.csv").write_text(csv)
+    return folder
+
+
+@pytest.mark.parametrize("command", ["omes", "dci", "mig"])
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda p: p / "nowhere", "is not a folder"),
+        (lambda p: _write(p, "a,b\n0,1\n"), "missing representations.npz"),
+        (lambda p: _write(p, None, mean=np.zeros((1, 2))), "missing classes.csv"),
+        (lambda p: _write(p, "a,b\n0,1\n", sampled=np.zeros((1, 2))), "no 'mean' array"),
+        (lambda p: _write(p, "a,b\n0,1\n", mean=np.zeros((2, 2))), "has 1 rows but representations.npz has 2"),
+        (lambda p: _write(p, "a,b\n0,cat\n", mean=np.zeros((1, 2))), "is not numeric"),
+        (lambda p: _write(p, "a,b\n0,1\n", mean=np.zeros(2)), "2-D array"),
+    ],
+)
+def test_bad_input_one_line_error_exit_2(capsys, tmp_path, command, setup, message):
+    code, out, err = run_cli(capsys, command, setup(tmp_path))
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_bad_options(capsys, small):
+    code, _, err = run_cli(capsys, "omes", small, "--alpha", "1.5")
+    assert code == 2 and "alpha" in err
+    code, _, err = run_cli(capsys, "omes", small, "--key", "sampled", "--repeats", "0")
+    assert code == 2 and "repeats" in err
+    with pytest.raises(SystemExit):  # argparse rejects an unknown pooling itself
+        main(["omes", str(small), "--pooling", "median"])
+
+
+# -- dci / mig ------------------------------------------------------------------------------------
+def test_dci_json_uses_the_first_two_thirds(capsys, small):
+    code, out, _ = run_cli(capsys, "dci", small, "--json", "--n-jobs", "1")
+    assert code == 0
+    data = json.loads(out)
+    for key in ("disentanglement", "completeness", "informativeness_train", "informativeness_test", "importance_matrix"):
+        assert key in data
+    assert (data["n_train"], data["n_test"]) == (80, 40)
+    assert data["informativeness_test"] > 0.9 and data["disentanglement"] > 0.8
+    assert np.asarray(data["importance_matrix"]).shape == (4, 3)
+    code, out, _ = run_cli(capsys, "dci", small, "--shuffle", "--n-jobs", "1")
+    assert code == 0 and "disentanglement" in out
+
+
+def test_mig_json(capsys, expected):
+    code, out, _ = run_cli(capsys, "mig", REFERENCE, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert 0 < data["mig"] < 1 and list(data["per_factor"]) == expected["factors"]
+    assert np.asarray(data["mi_matrix"]).shape == (10, 6)
+    code, out, _ = run_cli(capsys, "mig", REFERENCE)
+    assert code == 0 and "MIG" in out
+
+
+# -- encode / evaluate a run ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    try:
+        from drviz.checkpoints import atomic_torch_save, write_config
+        from drviz.config import RunConfig
+        from drviz.models import VAE, ModelSpec
+    except ImportError as exc:  # pragma: no cover - the run modules are written in parallel
+        pytest.skip(f"run checkpoints not available yet: {exc}")
+    path = tmp_path_factory.mktemp("runs") / "tiny"
+    path.mkdir()
+    torch.manual_seed(0)
+    spec = ModelSpec(channels=3, latent_dim=4)
+    write_config(path, RunConfig(dataset="shapes3d", latent_dim=4, steps=1), spec, ["untrained, for tests"])
+    atomic_torch_save(VAE(spec).state_dict(), path / "model.pt")
+    return path
+
+
+def test_encode_writes_the_reference_format(capsys, tmp_path, tiny_run):
+    from drviz.representations import load_representation
+
+    code, out, _ = run_cli(capsys, "encode", tiny_run, "--dataset", "shapes3d", "--n", 120, "--out", tmp_path / "enc")
+    assert code == 0 and "anchors" in out and "wrote" in out
+    rep = load_representation(tmp_path / "enc")
+    assert rep.mean.shape == (120, 4) and rep.factor_names[0] == "floor_hue"
+    code, out, _ = run_cli(capsys, "omes", tmp_path / "enc", "--json")
+    assert code == 0 and json.loads(out)["factors"][0] == "floor_hue"
+    code, _, err = run_cli(capsys, "encode", tiny_run, "--dataset", "nope", "--n", 10, "--out", tmp_path / "x")
+    assert code == 2 and err.startswith("error: unknown dataset")
+
+
+def test_evaluate_writes_metrics_json(capsys, tiny_run):
+    code, out, _ = run_cli(capsys, "evaluate", tiny_run, "--n", 150, "--n-train", 40, "--n-test", 20, "--n-jobs", 1)
+    assert code == 0
+    assert "avg pooling" in out and "max pooling" in out and "DCI" in out and "MIG" in out and "GBT" in out
+    data = json.loads((tiny_run / "metrics.json").read_text())
+    assert data["dataset"] == "shapes3d" and data["n"] == 150
+    assert set(data["omes"]) >= {"omes", "avg", "max", "matrix", "inactive_dims"}
+    assert set(data) >= {"dci", "mig", "downstream", "timings", "sampling"}
+    assert set(data["downstream"]["per_factor"]["floor_hue"]) == {"dim", "gbt_full", "gbt_pruned", "mlp_full", "mlp_pruned"}
+    code, _, err = run_cli(capsys, "evaluate", tiny_run, "--dataset", "lfw_faces", "--n", 50)
+    assert code == 2 and "no factor labels" in err
