@@ -218,39 +218,44 @@ def _png_or_none(fig):
     return make
 
 
+def _row():
+    return st.container(horizontal=True, gap="small")
+
+
 def download_figure(fig, name: str, key: str, data=None) -> None:
     """PNG (rendered on click) and JSON buttons for a figure; ``data`` (a DataFrame) adds CSV."""
-    cols = st.columns(3 if data is not None else 2, gap="small")
-    if viz.png_export_available():
-        cols[0].download_button("PNG", _png_or_none(fig), f"{name}.png", "image/png", key=f"{key}-png",
-                                icon=":material/download:", on_click="ignore")
-    else:
-        cols[0].download_button("HTML", viz.figure_html(fig), f"{name}.html", "text/html", key=f"{key}-html",
-                                icon=":material/download:", on_click="ignore",
-                                help="PNG export needs Chromium on the server; this is the interactive figure.")
-    cols[1].download_button("JSON", fig.to_json, f"{name}.json", "application/json", key=f"{key}-json",
-                            icon=":material/download:", on_click="ignore")
-    if data is not None:
-        cols[2].download_button("CSV", data.to_csv(index=True).encode(), f"{name}.csv", "text/csv",
-                                key=f"{key}-csv", icon=":material/download:", on_click="ignore")
+    with _row():
+        if viz.png_export_available():
+            st.download_button("PNG", _png_or_none(fig), f"{name}.png", "image/png", key=f"{key}-png",
+                               icon=":material/download:", on_click="ignore", type="tertiary")
+        else:
+            st.download_button("HTML", viz.figure_html(fig), f"{name}.html", "text/html", key=f"{key}-html",
+                               icon=":material/download:", on_click="ignore", type="tertiary",
+                               help="PNG export needs Chromium on the server; this is the interactive figure.")
+        st.download_button("JSON", fig.to_json, f"{name}.json", "application/json", key=f"{key}-json",
+                           icon=":material/download:", on_click="ignore", type="tertiary")
+        if data is not None:
+            st.download_button("CSV", data.to_csv(index=True).encode(), f"{name}.csv", "text/csv",
+                               key=f"{key}-csv", icon=":material/download:", on_click="ignore", type="tertiary")
 
 
 def download_table(df, name: str, key: str, index: bool = False) -> None:
-    cols = st.columns(2, gap="small")
-    cols[0].download_button("CSV", df.to_csv(index=index).encode(), f"{name}.csv", "text/csv", key=f"{key}-csv",
-                            icon=":material/download:", on_click="ignore")
-    cols[1].download_button("JSON", df.to_json(orient="records", indent=2).encode(), f"{name}.json",
-                            "application/json", key=f"{key}-json", icon=":material/download:", on_click="ignore")
+    with _row():
+        st.download_button("CSV", df.to_csv(index=index).encode(), f"{name}.csv", "text/csv", key=f"{key}-csv",
+                           icon=":material/download:", on_click="ignore", type="tertiary")
+        st.download_button("JSON", df.to_json(orient="records", indent=2).encode(), f"{name}.json",
+                           "application/json", key=f"{key}-json", icon=":material/download:", on_click="ignore",
+                           type="tertiary")
 
 
 def download_images(png: bytes | None, gif: bytes | None, name: str, key: str) -> None:
-    cols = st.columns(2, gap="small")
-    if png is not None:
-        cols[0].download_button("PNG", png, f"{name}.png", "image/png", key=f"{key}-png",
-                                icon=":material/download:", on_click="ignore")
-    if gif is not None:
-        cols[1].download_button("GIF", gif, f"{name}.gif", "image/gif", key=f"{key}-gif",
-                                icon=":material/download:", on_click="ignore")
+    with _row():
+        if png is not None:
+            st.download_button("PNG", png, f"{name}.png", "image/png", key=f"{key}-png",
+                               icon=":material/download:", on_click="ignore", type="tertiary")
+        if gif is not None:
+            st.download_button("GIF", gif, f"{name}.gif", "image/gif", key=f"{key}-gif",
+                               icon=":material/download:", on_click="ignore", type="tertiary")
 
 
 def json_bytes(obj) -> bytes:

@@ -23,24 +23,17 @@ with ui.guard("show the active run"):
     else:
         st.subheader(f"Active run: {info.name}")
         c = info.config
-        cols = st.columns(5)
-        cols[0].metric("Dataset", c.dataset)
-        cols[1].metric("Method", c.method)
-        cols[2].metric("beta", f"{c.beta:g}")
-        cols[3].metric("Steps", f"{info.step:,}")
+        lineage = ckpt.lineage(info)
+        st.markdown(f"Trained on **{c.dataset}** with **{c.method}** (beta {c.beta:g}, {c.latent_dim} latent dims)"
+                    f" · lineage: {' -> '.join(lineage)} · {explore.run_status(info)}")
         loss = info.state.get("loss")
-        cols[4].metric("Final loss", "-" if loss is None else f"{loss:.2f}")
-        scores = explore.headline_scores(info.metrics)
-        if scores:
-            score_cols = st.columns(len(scores))
-            for col, (label, value) in zip(score_cols, scores.items()):
-                col.metric(label, f"{value:.4f}")
-        else:
+        numbers = {"Steps": f"{info.step:,}", "Final loss": "-" if loss is None else f"{loss:.1f}"}
+        numbers.update({label: f"{value:.4f}" for label, value in explore.headline_scores(info.metrics).items()})
+        for col, (label, value) in zip(st.columns(max(len(numbers), 4)), numbers.items()):
+            col.metric(label, value)
+        if len(numbers) == 2:
             st.caption("No stored scores for this run yet: the **OMES explorer** computes them from the "
                        "model in a few seconds.")
-        lineage = ckpt.lineage(info)
-        st.caption(f"Lineage: {' -> '.join(lineage)} · latent dim {c.latent_dim} · "
-                   f"status: {explore.run_status(info)}")
 
 st.subheader("Pages")
 GUIDE = (

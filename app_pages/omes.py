@@ -22,40 +22,52 @@ pooling = c2.radio("Pooling over dims", ["avg", "max"], key="pooling", horizonta
                         "and its published numbers). max: the best dim.")
 
 
-def omes_block(comps, n_values, name: str, key: str, heading: str | None = None) -> None:
-    """One representation's view; only ``comps.omes(alpha, pooling)`` depends on the slider."""
+def omes_block(comps, n_values, name: str, key: str, heading: str | None = None, wide: bool = True) -> None:
+    """One representation's view; only ``comps.omes(alpha, pooling)`` depends on the slider.
+
+    ``wide``: bars and heatmap side by side (one representation on the page) or stacked (two).
+    """
     if heading:
         st.markdown(heading)
     res = comps.omes(alpha, pooling)
     st.metric("Averaged OMES", "n/a" if res.score is None else f"{res.score:.4f}",
               help="Mean of the per-FoV OMES over the measurable FoVs, rounded to 4 decimals.")
     table = explore.fov_table(comps, alpha, pooling, n_values)
+    capped, missing = explore.fov_flags(comps, n_values)
+    if missing:
+        st.warning("Not measurable, left out of the average: " + "; ".join(missing), icon=":material/block:")
+    if capped:
+        st.info("Capped by few values: " + ", ".join(capped) + ". A dim that encodes an n-valued FoV perfectly "
+                "only reaches A = 1 - 1/(n - 1), so these FoVs cannot score near 1.",
+                icon=":material/vertical_align_top:")
     bars = viz.omes_bars(table["FoV"].tolist(), table["OS"].tolist(), table["MES"].tolist(),
                          table["OMES"].tolist(), alpha, pooling, res.score, table["note"].tolist(),
-                         title="Per-FoV scores")
-    st.plotly_chart(bars, key=f"{key}-bars")
-    ui.download_figure(bars, f"{name}-omes-bars", f"{key}-bars", data=table)
-    for fov, note in zip(table["FoV"], table["note"]):
-        if note.startswith("not measurable"):
-            st.warning(f"**{fov}** is {note}", icon=":material/block:")
-        elif note:
-            st.info(f"**{fov}** is {note}", icon=":material/vertical_align_top:")
+                         title="Per-FoV OS, MES and OMES")
     a = comps.association
     heat = viz.association_heatmap(a.matrix, a.factor_names, a.inactive_dims, comps.dims, a.n_pairs,
-                                   title="Association matrix A (dims x FoVs); red box: the FoV's dim")
-    st.plotly_chart(heat, key=f"{key}-heat")
-    ui.download_figure(heat, f"{name}-association", f"{key}-heat", data=explore.matrix_frame(comps))
-    if a.inactive_dims:
-        st.caption(f"Inactive dims (std < 0.05, left out of the scores): {', '.join(map(str, a.inactive_dims))}.")
-    for note in a.notes:
-        st.caption(note)
-    st.markdown("**Per FoV**")
-    st.dataframe(table, hide_index=True, width="stretch")
-    ui.download_table(table, f"{name}-per-fov", f"{key}-table")
-    st.markdown("**FoV -> dim association** (used to prune the representation)")
-    assoc = explore.association_table(comps)
-    st.dataframe(assoc, hide_index=True, width="stretch")
-    ui.download_table(assoc, f"{name}-fov-to-dim", f"{key}-assoc")
+                                   title="Association matrix A (red box: the FoV's dim)")
+    left, right = st.columns(2) if wide else (st.container(), st.container())
+    with left:
+        st.plotly_chart(bars, key=f"{key}-bars")
+        ui.download_figure(bars, f"{name}-omes-bars", f"{key}-bars", data=table)
+    with right:
+        st.plotly_chart(heat, key=f"{key}-heat")
+        ui.download_figure(heat, f"{name}-association", f"{key}-heat", data=explore.matrix_frame(comps))
+        if a.inactive_dims:
+            st.caption(f"Grey rows: inactive dims (std < 0.05), left out of the scores: "
+                       f"{', '.join(map(str, a.inactive_dims))}.")
+        for note in a.notes:
+            st.caption(note)
+    left, right = st.columns(2) if wide else (st.container(), st.container())
+    with left:
+        st.markdown("**Per FoV**")
+        st.dataframe(table, hide_index=True, width="stretch")
+        ui.download_table(table, f"{name}-per-fov", f"{key}-table")
+    with right:
+        st.markdown("**FoV -> dim association** (used to prune the representation)")
+        assoc = explore.association_table(comps)
+        st.dataframe(assoc, hide_index=True, width="stretch")
+        ui.download_table(assoc, f"{name}-fov-to-dim", f"{key}-assoc")
 
 
 tab_runs, tab_presets, tab_upload = st.tabs(["Runs", "Synthetic matrices", "Upload a representation"])
@@ -73,7 +85,7 @@ with tab_runs:
                 with col, ui.guard(f"compute OMES for {run.name}"):
                     dataset = ui.dataset_of(run)
                     comps, n_values = ui.omes(*ui.key_of(run), dataset, ui.eval_n(), ui.eval_seed())
-                    omes_block(comps, n_values, f"{run.name}-{dataset}", key,
+                    omes_block(comps, n_values, f"{run.name}-{dataset}", key, wide=len(shown) == 1,
                                heading=f"#### {run.name}\n{run.config.method}, beta {run.config.beta:g}, "
                                        f"encoded on **{dataset}** ({ui.eval_n():,} samples)")
             if other is None:

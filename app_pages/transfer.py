@@ -34,7 +34,7 @@ with ui.guard("prepare the fine-tuning form"):
                               index=datasets.index("real_objects") if "real_objects" in datasets else 0)
         c3, c4, c5, c6 = st.columns(4)
         steps = c3.number_input("Steps", 10, 1_000_000, 1000, step=250)
-        lr = c4.number_input("Learning rate", 1e-6, 1e-2, 1e-4, format="%.0e")
+        lr = c4.selectbox("Learning rate", [1e-5, 3e-5, 1e-4, 3e-4, 1e-3], index=2, format_func=lambda v: f"{v:.0e}")
         method = c5.selectbox("Objective", METHODS, index=0,
                               help="beta_vae (the paper's choice) needs no labels; the weak methods need a "
                                    "labelled target.")

@@ -244,6 +244,18 @@ def fov_notes(comps: OMESComponents, n_values: Sequence[int] | None) -> list[str
     return notes
 
 
+def fov_flags(comps: OMESComponents, n_values: Sequence[int] | None) -> tuple[list[str], list[str]]:
+    """(capped, not measurable), each a list of short phrases for the page:
+    ``"color (7 values: A <= 0.83)"`` and ``"orientation: <reason>"``."""
+    capped, missing = [], []
+    for f, name in enumerate(comps.factor_names):
+        if not comps.measurable[f]:
+            missing.append(f"{name}: {comps.reasons[f]}")
+        elif n_values is not None and ceiling(n_values[f]) < CAP_BELOW:
+            capped.append(f"{name} ({n_values[f]} values: A <= {ceiling(n_values[f]):.2f})")
+    return capped, missing
+
+
 def fov_table(comps: OMESComponents, alpha: float, pooling: str,
               n_values: Sequence[int] | None = None) -> pd.DataFrame:
     """Per-FoV OS, MES and OMES at (alpha, pooling), the associated dim and a note.
@@ -340,20 +352,27 @@ class Scores:
 def scores_of(rep: Representation, seed: int = 0, max_train: int = 1000, max_test: int = 500) -> Scores:
     """OMES components, per-FoV GBT accuracy (full and pruned to the OMES dim), DCI and MIG.
 
-    The GBT fits are the slow part on CPU, so the splits are capped (``max_train``/``max_test``).
+    The same recipe as ``drviz.evaluation.evaluate`` (DCI's GBT on the first 2/3 of the rows is the
+    "GBT, full" accuracy, so it is trained once), applied to an already encoded representation so
+    that the OMES shown here is the OMES explorer's (same rows, same seed). The GBT fits are the
+    slow part on CPU, hence the capped splits (``max_train`` / ``max_test``).
     """
-    from drviz.metrics.dci import dci_from_table
+    from dataclasses import replace
+
+    from drviz.metrics.dci import compute_dci, split_train_test
     from drviz.metrics.downstream import downstream_accuracy
     from drviz.metrics.mig import compute_mig
 
     comps = omes_of(rep, seed)
     z, y, names = rep.mean, rep.factors, rep.factor_names
-    down = downstream_accuracy(z, y, comps.dims, factor_names=names, classifiers=("gbt",),
-                               max_train=max_train, max_test=max_test,
-                               rng=np.random.default_rng(seed), random_state=seed)
-    n = min(len(z), max_train + max_test)
-    dci = dci_from_table(z[:n], y[:n], factor_names=names, rng=np.random.default_rng(seed), random_state=seed)
     mig = compute_mig(z, y, factor_names=names)
+    tr, te = split_train_test(len(z))
+    tr, te = tr[:max_train], te[:max_test]
+    dci = compute_dci(z[tr], y[tr], z[te], y[te], factor_names=names, random_state=seed)
+    down = downstream_accuracy(z, y, comps.dims, factor_names=names, classifiers=("gbt",), max_train=max_train,
+                               max_test=max_test, random_state=seed, skip_full=("gbt",))
+    acc = {name: (float(v) if np.isfinite(v) else None) for name, v in zip(names, dci.accuracy_test)}
+    down = replace(down, factors=tuple(replace(f, gbt_full=acc[f.name]) for f in down.factors))
     return Scores(comps, down, dci, mig)
 
 
@@ -564,7 +583,7 @@ def traversal_gif(grid: np.ndarray, scale: int = 2, duration_ms: int = 150) -> b
 __all__ = [
     "CAP_BELOW", "DEFAULT_N", "PRESETS", "PRESET_TEXT", "Scores", "anchor_code", "association_table",
     "available_datasets", "ceiling", "dataset_for", "fov_notes", "fov_table", "fov_traversals", "grid_png",
-    "dim_activity", "dim_labels", "headline_scores", "image_from_bytes", "labelled_datasets", "latent_traversal", "match_channels",
+    "dim_activity", "dim_labels", "fov_flags", "headline_scores", "image_from_bytes", "labelled_datasets", "latent_traversal", "match_channels",
     "matrix_frame", "omes_of", "preset_components", "reconstructions", "representation", "run_label",
     "run_status", "runs_table", "samples", "scores_of", "stack_rows", "traversal_steps", "your_image", "YourImage", "transfer_tables", "transfers_of", "traversal_gif",
     "uploaded_representation", "usable_runs", "value_counts", "weights_version",

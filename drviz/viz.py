@@ -89,7 +89,9 @@ def association_heatmap(matrix: np.ndarray, factor_names: Sequence[str], inactiv
                               line=dict(color="#d62728", width=3))
     fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=rows, ticktext=rows)
     fig.update_xaxes(side="top", tickangle=0)
-    return _layout(fig, title, height=max(260, 34 * n_dims + 90))
+    _layout(fig, title, height=max(260, 34 * n_dims + 110))
+    fig.update_layout(margin=dict(t=80 if title else 40), title=dict(y=0.98, yanchor="top"))
+    return fig
 
 
 def omes_bars(factor_names: Sequence[str], os: Sequence[float | None], mes: Sequence[float | None],
@@ -105,12 +107,15 @@ def omes_bars(factor_names: Sequence[str], os: Sequence[float | None], mes: Sequ
     fig = go.Figure()
     for name, vals, color in (("OS", os, OS_COLOR), ("MES", mes, MES_COLOR), ("OMES", omes, OMES_COLOR)):
         y = [_opt(v) for v in vals]
-        fig.add_trace(go.Bar(x=labels, y=y, name=name, marker_color=color,
-                             text=["n/a" if v is None else f"{v:.2f}" for v in y], textposition="outside",
-                             hovertemplate=f"{name} %{{x}}: %{{y:.4f}}<extra></extra>"))
+        # Only the OMES bars carry their value (three labels per FoV collide on a narrow chart).
+        text = ["n/a" if v is None else f"{v:.2f}" for v in y] if name == "OMES" else ["n/a" if v is None else "" for v in y]
+        fig.add_trace(go.Bar(x=labels, y=y, name=name, marker_color=color, text=text, textposition="outside",
+                             cliponaxis=False, hovertemplate=f"{name} %{{x}}: %{{y:.4f}}<extra></extra>"))
     if score is not None:
-        fig.add_hline(y=score, line=dict(color=OMES_COLOR, dash="dot"),
-                      annotation_text=f"mean OMES {score:.4f}", annotation_position="top left")
+        fig.add_hline(y=score, line=dict(color=OMES_COLOR, dash="dot", width=1.5),
+                      annotation=dict(text=f"mean OMES {score:.4f}", bgcolor="rgba(255,255,255,0.85)",
+                                      font=dict(color=OMES_COLOR)),
+                      annotation_position="top right")
     fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.18))
     fig.update_yaxes(range=[0, 1.12], title=f"score (alpha {alpha:.2f}, {pooling} pooling)")
     return _layout(fig, title, height=380)

@@ -1,0 +1,247 @@
+"""The Streamlit app under AppTest (no browser): every page on a tiny fixture run, the alpha slider
+against the backend, empty checkpoints, bad uploads, background training from the Models page.
+
+The fixture runs are trained for 3 steps with a high learning rate, enough for their latent dims to
+be active (so OMES has a value) and cheap enough for a test (about 5 s for both).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "app.py")
+PAGES = ("app_pages/home.py", "app_pages/models.py", "app_pages/transfer.py", "app_pages/omes.py",
+         "app_pages/traversals.py")
+N = 600  # rows encoded per (run, dataset) in the tests: small and fast
+
+
+def make_fixture_runs(root: Path) -> Path:
+    """A 3-step colour source ``fixture-source`` and its 2-step transfer to real_objects."""
+    from drviz.config import RunConfig
+    from drviz.training import train, transfer_config
+
+    train(RunConfig(dataset="color_dsprites", steps=3, batch_size=8, latent_dim=10, lr=5e-3, seed=0),
+          root / "fixture-source", device="cpu", threads=1)
+    cfg = transfer_config("fixture-source", "real_objects", steps=2, batch_size=8, lr=5e-3, root=root)
+    train(cfg, root / "fixture-transfer", device="cpu", threads=1, root=root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def fixture_root(tmp_path_factory) -> Path:
+    return make_fixture_runs(tmp_path_factory.mktemp("app_runs"))
+
+
+@pytest.fixture
+def runs(fixture_root, monkeypatch) -> Path:
+    monkeypatch.setenv("DRVIZ_CHECKPOINTS", str(fixture_root))
+    return fixture_root
+
+
+def start(n: int = N) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.number_input(key="eval_n").set_value(n).run()
+    return at
+
+
+def assert_clean(at: AppTest, where: str) -> None:
+    assert not at.exception, f"{where}: exception {[e.value for e in at.exception]}"
+    assert not at.error, f"{where}: error {[e.value for e in at.error]}"
+
+
+def backend_components(root: Path, run: str, dataset: str, n: int = N, seed: int = 0):
+    from drviz import explore
+    from drviz.checkpoints import load_run
+
+    model = load_run(root / run, "cpu").model
+    return explore.omes_of(explore.representation(model, dataset, n, seed), seed)
+
+
+def plotly_specs(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+# ---------------------------------------------------------------------------------------------
+def test_every_page_runs_without_an_error(runs):
+    at = start()
+    assert_clean(at, "home")
+    assert at.title[0].value == "drviz"
+    assert [s.value for s in at.sidebar.selectbox][:1] == ["fixture-source"]
+    for page in PAGES[1:]:
+        at.switch_page(page).run()
+        assert_clean(at, page)
+        assert at.title, page
+    # back home: the sidebar selection survived every page
+    at.switch_page(PAGES[0]).run()
+    assert at.selectbox(key="run").value == "fixture-source"
+
+
+def test_omes_metric_follows_alpha_and_pooling_like_the_backend(runs):
+    at = start()
+    at.switch_page("app_pages/omes.py").run()
+    assert_clean(at, "omes")
+    comps = backend_components(runs, "fixture-source", "color_dsprites")
+    assert comps.score(0.5, "avg") is not None, "the fixture must have active dims"
+    assert at.metric[0].value == f"{comps.score(0.5, 'avg'):.4f}"
+    for alpha, pooling in ((0.8, "avg"), (0.8, "max"), (0.0, "max"), (1.0, "avg")):
+        at.slider(key="alpha").set_value(alpha).run()
+        at.radio(key="pooling").set_value(pooling).run()
+        assert_clean(at, f"alpha {alpha} {pooling}")
+        assert at.metric[0].value == f"{comps.score(alpha, pooling):.4f}", (alpha, pooling)
+        # the first chart is the per-FoV bars: its OMES trace equals the backend's vector
+        bars = plotly_specs(at)[0]["data"]
+        omes_trace = next(t for t in bars if t["name"] == "OMES")
+        expected = comps.omes(alpha, pooling)
+        for shown, fac in zip(omes_trace["y"], expected.factors):
+            assert (shown is None) == (fac.omes is None)
+            if fac.omes is not None:
+                assert shown == pytest.approx(round(fac.omes, 4), abs=1e-9)
+
+
+def test_two_runs_side_by_side_and_presets(runs):
+    at = start()
+    at.selectbox(key="run2").set_value("fixture-transfer").run()
+    at.switch_page("app_pages/omes.py").run()
+    assert_clean(at, "omes compare")
+    source = backend_components(runs, "fixture-source", "color_dsprites")
+    values = [m.value for m in at.metric]
+    assert values[0] == f"{source.score(0.5, 'avg'):.4f}"
+    assert len(values) >= 3  # run 1, run 2, the preset tab's metric
+    # the presets tab: the summary table matches the backend at the current alpha
+    from drviz import explore
+
+    at.slider(key="alpha").set_value(0.3).run()
+    table = next(df.value for df in at.dataframe if "matrix" in df.value.columns)
+    for kind, shown in zip(explore.PRESETS, table["OMES"]):
+        assert shown == explore.preset_components(kind).score(0.3, "avg")
+    under, partial, near = (explore.preset_components(k).score(0.5, "max") for k in explore.PRESETS)
+    assert near > partial > under
+
+
+def test_capped_and_not_measurable_fovs_are_explained(runs):
+    at = start()
+    at.switch_page("app_pages/omes.py").run()
+    infos = " ".join(i.value for i in at.info)
+    assert "Capped by few values" in infos and "shape (3 values: A <= 0.50)" in infos
+
+
+def test_empty_checkpoints_explain_how_to_train(tmp_path, monkeypatch):
+    monkeypatch.setenv("DRVIZ_CHECKPOINTS", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert_clean(at, f"empty {page}")
+        if page.endswith(("home.py", "omes.py", "transfer.py", "traversals.py")):
+            text = " ".join(i.value for i in at.info)
+            assert "python -m drviz train" in text, page
+
+
+def test_bad_uploads_show_a_message_not_a_traceback(runs, tmp_path):
+    at = start()
+    at.switch_page("app_pages/omes.py").run()
+    # mismatched rows: 5 codes, 4 labels
+    buf = io.BytesIO()
+    np.savez(buf, mean=np.zeros((5, 3), np.float32))
+    at.file_uploader(key="up_npz").set_value(("representations.npz", buf.getvalue(), "application/octet-stream"))
+    at.file_uploader(key="up_csv").set_value(("classes.csv", b"a,b\n0,1\n1,0\n0,0\n1,1\n", "text/csv")).run()
+    assert not at.exception
+    assert any("4 rows" in e.value and "5" in e.value for e in at.error), [e.value for e in at.error]
+    # not an npz at all
+    at.file_uploader(key="up_npz").set_value(("representations.npz", b"not a zip", "application/octet-stream")).run()
+    assert not at.exception and at.error
+
+    # a zip that is not a drviz run, and a run whose weights are not ours
+    at.switch_page("app_pages/models.py").run()
+    at.file_uploader(key="import_zip").set_value(("x.zip", b"garbage", "application/zip")).run()
+    assert not at.exception and any("not a zip" in e.value for e in at.error)
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as zf:
+        zf.writestr("run/config.json", json.dumps({"config": {"dataset": "color_dsprites"},
+                                                   "model": {"channels": 3, "latent_dim": 10, "width": 1}}))
+        zf.writestr("run/model.pt", b"\x00" * 64)
+    at.file_uploader(key="import_zip").set_value(("run.zip", zbuf.getvalue(), "application/zip")).run()
+    assert not at.exception and at.error
+
+    # an upload that is not an image
+    at.switch_page("app_pages/traversals.py").run()
+    at.file_uploader(key="tr_upload").set_value(("me.png", b"not an image", "image/png")).run()
+    assert not at.exception and any("not an image" in e.value for e in at.error)
+
+
+def test_uploaded_image_is_encoded_and_traversed(runs):
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray((np.random.default_rng(0).random((80, 100, 3)) * 255).astype(np.uint8)).save(buf, "PNG")
+    at = start()
+    at.switch_page("app_pages/traversals.py").run()
+    n_charts = len(at.get("plotly_chart"))
+    at.file_uploader(key="tr_upload").set_value(("me.png", buf.getvalue(), "image/png")).run()
+    assert_clean(at, "uploaded image")
+    assert len(at.get("plotly_chart")) == n_charts + 2
+
+
+def test_import_a_run_zip_adds_it_to_the_pickers(runs, tmp_path, monkeypatch):
+    from drviz.checkpoints import export_zip
+
+    data = export_zip(runs / "fixture-source")
+    root = tmp_path / "other"
+    root.mkdir()
+    monkeypatch.setenv("DRVIZ_CHECKPOINTS", str(root))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/models.py").run()
+    at.file_uploader(key="import_zip").set_value(("fixture-source.zip", data, "application/zip")).run()
+    assert_clean(at, "import")
+    assert any("Imported as" in s.value for s in at.success)
+    assert at.selectbox(key="run").options == ["fixture-source"]
+
+
+@pytest.mark.slow
+def test_transfer_before_after_scores(runs):
+    at = start(n=500)
+    at.switch_page("app_pages/transfer.py").run()
+    assert_clean(at, "transfer")
+    at.button(key="ba-compute").click().run()
+    assert_clean(at, "transfer scores")
+    summary = next(df.value for df in at.dataframe if "metric" in df.value.columns)
+    assert {"OS", "MES", "DCI disentanglement", "MIG", "GBT accuracy, pruned"} <= set(summary["metric"])
+    per_fov = next(df.value for df in at.dataframe if "acc pruned after" in df.value.columns)
+    assert list(per_fov["FoV"]) == ["object", "rotation", "scale", "posX", "posY", "background"]
+
+
+@pytest.mark.slow
+def test_training_from_the_browser_runs_in_the_background(tmp_path, monkeypatch):
+    from drviz import jobs
+
+    monkeypatch.setenv("DRVIZ_CHECKPOINTS", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/models.py").run()
+    next(w for w in at.number_input if w.label == "Steps").set_value(12)
+    next(w for w in at.selectbox if w.label == "Method").set_value("beta_vae")
+    next(b for b in at.button if "Start training" in b.label).click().run()
+    assert_clean(at, "start training")
+    assert any("Started" in s.value for s in at.success)
+    paths = at.session_state["my_jobs"]
+    assert len(paths) == 1
+    deadline = time.time() + 120
+    while jobs.job_status(paths[0]).state == "running" and time.time() < deadline:
+        time.sleep(0.5)
+    status = jobs.job_status(paths[0])
+    assert status.state == "finished", status.error
+    at.run()
+    assert Path(paths[0]).name in at.selectbox(key="run").options
