@@ -184,8 +184,11 @@ def before_after_bars(names: Sequence[str], before: Sequence[float | None], afte
 # Export
 # ---------------------------------------------------------------------------------------------
 def png_export_available() -> bool:
-    """kaleido needs a Chrome/Chromium binary (Debian's /usr/bin/chromium here)."""
-    return any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome", "chrome"))
+    """PNG export needs kaleido (>= 1) and a Chrome/Chromium binary (Debian's /usr/bin/chromium here)."""
+    import importlib.util
+
+    return importlib.util.find_spec("kaleido") is not None and any(
+        shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome", "chrome"))
 
 
 def figure_png(fig: go.Figure, scale: float = 2.0, timeout_s: float = 60.0) -> bytes:
