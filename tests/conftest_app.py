@@ -1,0 +1,85 @@
+"""Helpers shared by the app tests (imported by name; not a pytest conftest).
+
+- ``make_fixture_runs(root)``: a 3-step colour source and its 2-step transfer, trained with a high
+  learning rate so that their latent dims are active (OMES has a value), in about 5 s.
+- ``streamlit_server(root)``: ``streamlit run app.py`` on a free port with ``DRVIZ_CHECKPOINTS=root``,
+  stopped by its PID at the end (TESTING.md recipe).
+- ``launch_chromium(p)``: Debian's Chromium through Playwright, never ``playwright install``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def make_fixture_runs(root: Path) -> Path:
+    """``fixture-source`` (color_dsprites, 3 steps) and ``fixture-transfer`` (to real_objects, 2 steps)."""
+    from drviz.config import RunConfig
+    from drviz.training import train, transfer_config
+
+    root = Path(root)
+    train(RunConfig(dataset="color_dsprites", steps=3, batch_size=8, latent_dim=10, lr=5e-3, seed=0),
+          root / "fixture-source", device="cpu", threads=1)
+    cfg = transfer_config("fixture-source", "real_objects", steps=2, batch_size=8, lr=5e-3, root=root)
+    train(cfg, root / "fixture-transfer", device="cpu", threads=1, root=root)
+    return root
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(root: Path, log_path: Path | None = None, timeout_s: float = 60.0):
+    """Yield the base URL of a fresh ``streamlit run app.py`` serving the runs under ``root``."""
+    port = free_port()
+    env = dict(os.environ, DRVIZ_CHECKPOINTS=str(root), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    log = open(log_path, "w") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + timeout_s
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"streamlit did not start (exit code {proc.poll()})") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if log_path:
+            log.close()
+
+
+def launch_chromium(p):
+    return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def wait_idle(page, timeout_ms: int = 120_000) -> None:
+    """Wait until the app has finished its current script run."""
+    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout_ms)

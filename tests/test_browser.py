@@ -1,0 +1,138 @@
+"""A real browser against ``streamlit run app.py``: Playwright driving Debian's Chromium.
+
+Moves the alpha slider with the keyboard and checks the displayed OMES against the backend, opens
+every page and asserts no error element, trains a tiny model from the Models page and watches it
+appear in the pickers. Screenshots go to ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest_app import CHROMIUM, REPO, launch_chromium, make_fixture_runs, streamlit_server, wait_idle  # noqa: E402
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing: install Debian's chromium "
+                       "(`make browser` or `apt-get install chromium`) to run the real-browser tests"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+expect = sync_api.expect
+
+SHOTS = REPO / "artifacts" / "screenshots"
+ERRORS = "[data-testid=stException], [data-testid=stAlertContentError]"
+PAGES = {"home": "", "models": "models", "transfer": "transfer", "omes": "omes", "traversals": "traversals"}
+N = 3000  # the sidebar's default number of encoded samples
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = make_fixture_runs(tmp_path_factory.mktemp("browser_runs"))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with streamlit_server(root, log_path=SHOTS.parent / "streamlit-browser-test.log") as url:
+        yield url, root
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = launch_chromium(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1800})
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()
+
+
+def open_page(page, url: str, path: str) -> None:
+    page.goto(f"{url}/{path}")
+    page.get_by_test_id("stSidebar").wait_for(timeout=60_000)
+    page.locator("h1").first.wait_for(timeout=60_000)
+    wait_idle(page)
+
+
+def backend_score(root: Path, alpha: float, pooling: str) -> str:
+    from drviz import explore
+    from drviz.checkpoints import load_run
+
+    model = load_run(root / "fixture-source", "cpu").model
+    comps = explore.omes_of(explore.representation(model, "color_dsprites", N, 0), 0)
+    return f"{comps.score(alpha, pooling):.4f}"
+
+
+def test_alpha_slider_moves_the_displayed_omes(server, page):
+    url, root = server
+    open_page(page, url, "omes")
+    metric = page.get_by_test_id("stMetricValue").first
+    expect(metric).to_have_text(backend_score(root, 0.5, "avg"), timeout=60_000)
+    page.screenshot(path=str(SHOTS / "omes_alpha_0.50.png"), full_page=True)
+
+    slider = page.get_by_role("slider").first
+    slider.focus()
+    for _ in range(3):  # 0.50 -> 0.65 in steps of 0.05; every press is its own rerun
+        slider.press("ArrowRight")
+    expect(slider).to_have_attribute("aria-valuetext", "0.65", timeout=20_000)
+    expected = backend_score(root, 0.65, "avg")
+    expect(metric).to_have_text(expected, timeout=20_000)
+    wait_idle(page)
+
+    page.get_by_test_id("stRadio").first.get_by_text("max", exact=True).click()
+    expect(metric).to_have_text(backend_score(root, 0.65, "max"), timeout=20_000)
+    wait_idle(page)
+    assert page.locator(ERRORS).count() == 0
+    page.screenshot(path=str(SHOTS / "omes_alpha_0.65_max.png"), full_page=True)
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_every_page_opens_without_an_error(server, page, name):
+    url, _ = server
+    open_page(page, url, PAGES[name])
+    time.sleep(0.5)  # let late elements (charts) settle before the screenshot
+    wait_idle(page)
+    errors = page.locator(ERRORS).all_inner_texts()
+    page.screenshot(path=str(SHOTS / f"page_{name}.png"), full_page=True)
+    assert errors == []
+
+
+def test_compare_two_runs_side_by_side(server, page):
+    url, _ = server
+    open_page(page, url, "omes")
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").nth(1).click()  # "Compare with"
+    page.get_by_role("option", name="fixture-transfer").click()
+    expect(page.get_by_test_id("stMetricValue")).to_have_count(3, timeout=60_000)  # two runs and a preset
+    wait_idle(page)
+    assert page.locator(ERRORS).count() == 0
+    page.screenshot(path=str(SHOTS / "omes_compare.png"), full_page=True)
+
+
+def test_train_from_the_browser_and_pick_the_new_run(server, page):
+    url, root = server
+    open_page(page, url, "models")
+    form = page.get_by_test_id("stForm")
+    steps = form.get_by_label("Steps")
+    steps.fill("40")
+    name = f"browser-{int(time.time())}"
+    form.get_by_label("Run name (optional)").fill(name)
+    form.get_by_role("button", name="Start training").click()
+    expect(page.get_by_text(f"Started {name}")).to_be_visible(timeout=30_000)
+    # live progress, then done; the page refreshes its pickers by itself
+    expect(page.get_by_test_id("stProgress").first).to_be_visible(timeout=30_000)
+    page.screenshot(path=str(SHOTS / "models_training.png"), full_page=True)
+    expect(page.get_by_text("Done: the run is now in the sidebar")).to_be_visible(timeout=180_000)
+    wait_idle(page)
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()  # "Active run"
+    expect(page.get_by_role("option", name=name)).to_be_visible(timeout=10_000)
+    page.keyboard.press("Escape")
+    assert page.locator(ERRORS).count() == 0
+    assert (root / name / "model.pt").exists()
