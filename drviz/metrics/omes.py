@@ -193,7 +193,10 @@ class OMESComponents:
     dims: tuple[int | None, ...]
     measurable: tuple[bool, ...]
     reasons: tuple[str | None, ...]
-    _measurable_idx: np.ndarray = field(repr=False, default=None)
+    _measurable_idx: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "_measurable_idx", np.flatnonzero(np.asarray(self.measurable, dtype=bool)))
 
     @property
     def factor_names(self) -> tuple[str, ...]:
@@ -371,7 +374,9 @@ class _Lines:
 def _lines(codes: np.ndarray, sizes: np.ndarray, keep: np.ndarray, f: int) -> _Lines:
     key = _row_keys(codes[keep], sizes, skip=f)
     order = np.argsort(key, kind="stable")
-    _, starts, counts = np.unique(key[order], return_index=True, return_counts=True)
+    sorted_key = key[order]
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]]) if len(key) else np.zeros(0, np.int64)
+    counts = np.diff(np.r_[starts, len(key)])
     multi = counts >= 2
     starts, counts = starts[multi], counts[multi]
     return _Lines(keep[order], starts, counts)
@@ -426,22 +431,24 @@ def _sample_line_pairs(lines: _Lines, rng: np.random.Generator, max_pairs: int, 
 # ---------------------------------------------------------------------------------------------
 def _one_minus_abs_pearson(xa: np.ndarray, xb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """1 - |pearson(xa_d, xb_d)| over pairs, rounded to 4 decimals as the reference, and where the
-    correlation is undefined (a side with zero variance).
+    correlation is undefined (a side with no variance).
 
     Args:
-        xa, xb: (D, ..., P) codes of the pairs' two sides, dims first (contiguous reductions).
+        xa, xb: (D, ..., P) codes of the pairs' two sides, dims first (contiguous reductions);
+            centred columns are best (raw sums, no centred copies: the fast path).
     Returns:
         (..., D) association values (NaN where undefined) and the (..., D) undefined mask.
     """
-    xa = xa - xa.mean(axis=-1, keepdims=True)
-    xb = xb - xb.mean(axis=-1, keepdims=True)
+    n = xa.shape[-1]
+    sa, sb = xa.sum(axis=-1), xb.sum(axis=-1)
     saa = np.einsum("...p,...p->...", xa, xa)
     sbb = np.einsum("...p,...p->...", xb, xb)
     sab = np.einsum("...p,...p->...", xa, xb)
-    den = np.sqrt(saa * sbb)
-    undefined = ~(den > 0)
+    va, vb = saa - sa * sa / n, sbb - sb * sb / n
+    # a side with no variance (relative to its raw second moment: rounding leaves ~1e-16 of it)
+    undefined = ~(va > 1e-12 * saa) | ~(vb > 1e-12 * sbb)
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = sab / np.where(undefined, 1.0, den)
+        r = (sab - sa * sb / n) / np.sqrt(np.where(undefined, 1.0, va * vb))
     a = np.round(1.0 - np.abs(np.clip(r, -1.0, 1.0)), 4)
     a[undefined] = np.nan
     return np.moveaxis(a, 0, -1), np.moveaxis(undefined, 0, -1)
@@ -553,9 +560,9 @@ def _sampled_column(zt: np.ndarray, lines: _Lines, rng: np.random.Generator, max
     if repeats is None:  # enough draws for about AUTO_PAIRS pairs in all, at most AUTO_REPEATS
         repeats = int(min(AUTO_REPEATS, -(-AUTO_PAIRS // per_draw)))
     a, b = _sample_line_pairs(lines, rng, max_pairs, repeats)  # (R, P)
-    cols, undefined = _one_minus_abs_pearson(zt[:, a], zt[:, b])  # (R, D)
-    # constant over every point of the FoV's lines (exact test, immune to rounding in the mean)
-    const = undefined.any(axis=0) | (np.ptp(zt[:, lines.members()[0]], axis=1) == 0)
+    cols, undefined = _one_minus_abs_pearson(np.take(zt, a, axis=1), np.take(zt, b, axis=1))  # (R, D)
+    # constant over every point of the FoV's lines (exact test, immune to rounding)
+    const = undefined.any(axis=0) | (np.ptp(np.take(zt, lines.members()[0], axis=1), axis=1) == 0)
     return np.mean(cols, axis=0), const, per_draw
 
 
@@ -613,7 +620,8 @@ def association_from_pairs(
             sel = rng.choice(len(a), size=max_pairs, replace=False)
             a, b = a[sel], b[sel]
         if len(a) >= 2:
-            col, const = _one_minus_abs_pearson(a.T, b.T)
+            centre = (a.mean(axis=0) + b.mean(axis=0)) / 2
+            col, const = _one_minus_abs_pearson(np.ascontiguousarray((a - centre).T), np.ascontiguousarray((b - centre).T))
             const |= (np.ptp(a, axis=0) == 0) & (np.ptp(b, axis=0) == 0)
             matrix[:, f] = col
         else:
@@ -688,7 +696,6 @@ def omes_components(assoc: AssociationMatrix) -> OMESComponents:
         assoc, os_dim, mes_dim,
         Pooled(*pooled["avg"]), Pooled(*pooled["max"]),
         tuple(dims), measurable, tuple(reasons),
-        np.flatnonzero(measurable),
     )
 
 
