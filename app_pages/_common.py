@@ -285,11 +285,13 @@ def _job_card(status, own: bool, key: str) -> None:
                 "cancelled": ":material/cancel:", "failed": ":material/error:"}[status.state]
         st.markdown(f"{head} **{status.run}**: {status.state}")
         text = f"step {status.step:,} of {status.total:,}"
+        if status.state == "running" and status.step == 0:
+            text += " · starting (loading torch and rendering the first batches)"
         if status.loss is not None:
             text += f" · loss {status.loss:.2f} (recon {status.recon:.2f}, KL {status.kl:.2f})"
         if status.images_per_s:
             text += f" · {status.images_per_s:,.0f} images/s"
-        if status.state == "running":
+        if status.state == "running" and status.step:
             text += f" · ETA {_fmt_eta(status.eta_s)}"
         st.progress(min(max(status.fraction, 0.0), 1.0), text=text)
         if status.error:

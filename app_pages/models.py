@@ -49,10 +49,17 @@ with ui.guard("list the runs"):
                 for col, (label, value) in zip(cols, scores.items()):
                     col.metric(label, f"{value:.4f}")
             with st.expander("Config", expanded=False):
-                st.json({"config": info.config.to_json(), "model": info.spec.to_json()})
+                config = {"config": info.config.to_json(), "model": info.spec.to_json(), "notes": list(info.notes)}
+                st.json(config)
+                st.download_button("config.json", ui.json_bytes(config), f"{info.name}-config.json",
+                                   "application/json", key="models-config", icon=":material/download:",
+                                   on_click="ignore", type="tertiary")
             if info.metrics:
                 with st.expander("Stored scores (metrics.json)"):
                     st.json(info.metrics)
+                    st.download_button("metrics.json", ui.json_bytes(info.metrics), f"{info.name}-metrics.json",
+                                       "application/json", key="models-metrics", icon=":material/download:",
+                                       on_click="ignore", type="tertiary")
             st.download_button("Download run (zip)", lambda: ckpt.export_zip(info.path), f"{info.name}.zip",
                                "application/zip", key="models-export", icon=":material/download:",
                                on_click="ignore")

@@ -98,10 +98,9 @@ with tab_presets:
                     "Move alpha: MES-heavy scores punish FoVs spread over dims, OS-heavy ones dims shared by FoVs.")
         kind = st.radio("Matrix", explore.PRESETS, horizontal=True, key="preset_kind",
                         format_func=lambda k: k.replace("_", "-"))
-        summary = []
-        for k in explore.PRESETS:
-            summary.append({"matrix": k.replace("_", "-"), "OMES": ui.preset(k, 10, 5, 0).score(alpha, pooling)})
+        summary = explore.preset_summary({k: ui.preset(k, 10, 5, 0) for k in explore.PRESETS}, alpha, pooling)
         st.dataframe(summary, hide_index=True)
+        ui.download_table(summary, "presets-omes", "presets-summary")
         st.caption(explore.PRESET_TEXT[kind])
         omes_block(ui.preset(kind, 10, 5, 0), None, f"preset-{kind}", "preset")
 

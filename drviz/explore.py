@@ -316,6 +316,15 @@ def preset_components(kind: str, n_dims: int = 10, n_factors: int = 5, seed: int
     return components_from_matrix(matrix, [f"FoV {f}" for f in range(n_factors)])
 
 
+def preset_summary(presets: dict[str, OMESComponents], alpha: float, pooling: str) -> pd.DataFrame:
+    """Averaged OS, MES and OMES of each preset at (alpha, pooling)."""
+    rows = []
+    for kind, comps in presets.items():
+        rows.append({"matrix": kind.replace("_", "-"), "OS": comps.score(1.0, pooling), "MES": comps.score(0.0, pooling),
+                     "OMES": comps.score(alpha, pooling)})
+    return pd.DataFrame(rows)
+
+
 PRESET_TEXT = {
     "underfitting": "Every association is low: the model barely reacts to any FoV. OS and MES are both "
                     "low whatever alpha is.",
@@ -584,7 +593,7 @@ __all__ = [
     "CAP_BELOW", "DEFAULT_N", "PRESETS", "PRESET_TEXT", "Scores", "anchor_code", "association_table",
     "available_datasets", "ceiling", "dataset_for", "fov_notes", "fov_table", "fov_traversals", "grid_png",
     "dim_activity", "dim_labels", "fov_flags", "headline_scores", "image_from_bytes", "labelled_datasets", "latent_traversal", "match_channels",
-    "matrix_frame", "omes_of", "preset_components", "reconstructions", "representation", "run_label",
+    "matrix_frame", "omes_of", "preset_components", "preset_summary", "reconstructions", "representation", "run_label",
     "run_status", "runs_table", "samples", "scores_of", "stack_rows", "traversal_steps", "your_image", "YourImage", "transfer_tables", "transfers_of", "traversal_gif",
     "uploaded_representation", "usable_runs", "value_counts", "weights_version",
 ]
