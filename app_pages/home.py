@@ -32,8 +32,19 @@ with ui.guard("show the active run"):
         for col, (label, value) in zip(st.columns(max(len(numbers), 4)), numbers.items()):
             col.metric(label, value)
         if len(numbers) == 2:
-            st.caption("No stored scores for this run yet: the **OMES explorer** computes them from the "
-                       "model in a few seconds.")
+            asked = st.session_state.setdefault("_home_omes", set())
+            dataset = ui.dataset_of(info)
+            job = (info.name, dataset, ui.eval_n(), ui.eval_seed())
+            if job in asked:
+                with ui.guard("compute OMES"):
+                    comps, _ = ui.omes(*ui.key_of(info), dataset, ui.eval_n(), ui.eval_seed())
+                    score = comps.score(0.5, "avg")
+                    st.metric(f"OMES on {dataset} (alpha 0.5, avg pooling)", "n/a" if score is None else f"{score:.4f}")
+            else:
+                st.caption("No stored scores for this run yet.")
+                if st.button("Compute OMES (a few seconds)", key="home-omes", icon=":material/calculate:"):
+                    asked.add(job)
+                    st.rerun()
 
 st.subheader("Pages")
 GUIDE = (

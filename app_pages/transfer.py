@@ -55,7 +55,8 @@ ui.jobs_panel("transfer")
 # -- before / after -------------------------------------------------------------------------------
 st.subheader("Before and after")
 with ui.guard("pick the runs to compare"):
-    sources = [n for n in names if explore.transfers_of(n)]
+    by_source = explore.transfer_map(infos)
+    sources = [n for n in names if n in by_source]
     if not sources:
         st.info("No transfer run yet: fine-tune one above. When it is done, this section compares the source "
                 "model and the fine-tuned one on the target dataset.", icon=":material/info:")
@@ -63,7 +64,7 @@ with ui.guard("pick the runs to compare"):
     c1, c2 = st.columns(2)
     src_name = c1.selectbox("Source run", sources,
                             index=sources.index(default_source) if default_source in sources else 0, key="ba_source")
-    transfers = [r.name for r in explore.transfers_of(src_name)]
+    transfers = by_source[src_name]
     tr_default = info.name if info.name in transfers else transfers[-1]
     tr_name = c2.selectbox("Transfer run", transfers, index=transfers.index(tr_default), key="ba_transfer")
     src, tr = ckpt.read_run(src_name), ckpt.read_run(tr_name)

@@ -436,6 +436,17 @@ def transfer_tables(before: Scores, after: Scores, alpha: float = 0.5,
     return pd.DataFrame(rows), pd.DataFrame(summary)
 
 
+def transfer_map(infos: Sequence[RunInfo]) -> dict[str, list[str]]:
+    """Source run name -> names of the runs fine-tuned directly from it (among ``infos``)."""
+    out: dict[str, list[str]] = {}
+    names = {r.name for r in infos}
+    for r in infos:
+        src = Path(r.config.init_from).name if r.config.init_from else None
+        if src in names:
+            out.setdefault(src, []).append(r.name)
+    return out
+
+
 def transfers_of(source: str, root: Path | None = None) -> list[RunInfo]:
     """Usable runs fine-tuned directly from ``source``."""
     return [r for r in usable_runs(root) if r.config.init_from and Path(r.config.init_from).name == source]
@@ -594,6 +605,6 @@ __all__ = [
     "available_datasets", "ceiling", "dataset_for", "fov_notes", "fov_table", "fov_traversals", "grid_png",
     "dim_activity", "dim_labels", "fov_flags", "headline_scores", "image_from_bytes", "labelled_datasets", "latent_traversal", "match_channels",
     "matrix_frame", "omes_of", "preset_components", "preset_summary", "reconstructions", "representation", "run_label",
-    "run_status", "runs_table", "samples", "scores_of", "stack_rows", "traversal_steps", "your_image", "YourImage", "transfer_tables", "transfers_of", "traversal_gif",
+    "run_status", "runs_table", "samples", "scores_of", "stack_rows", "traversal_steps", "your_image", "YourImage", "transfer_map", "transfer_tables", "transfers_of", "traversal_gif",
     "uploaded_representation", "usable_runs", "value_counts", "weights_version",
 ]

@@ -245,3 +245,13 @@ def test_training_from_the_browser_runs_in_the_background(tmp_path, monkeypatch)
     assert status.state == "finished", status.error
     at.run()
     assert Path(paths[0]).name in at.selectbox(key="run").options
+
+
+def test_home_computes_omes_on_request(runs):
+    at = start()
+    assert not at.metric or all("OMES" not in m.label for m in at.metric)
+    at.button(key="home-omes").click().run()
+    assert_clean(at, "home omes")
+    comps = backend_components(runs, "fixture-source", "color_dsprites")
+    shown = next(m for m in at.metric if "OMES" in m.label)
+    assert shown.value == f"{comps.score(0.5, 'avg'):.4f}"
