@@ -255,3 +255,27 @@ def test_home_computes_omes_on_request(runs):
     comps = backend_components(runs, "fixture-source", "color_dsprites")
     shown = next(m for m in at.metric if "OMES" in m.label)
     assert shown.value == f"{comps.score(0.5, 'avg'):.4f}"
+
+
+def test_alpha_slider_recomputes_only_the_alpha_combination(runs, monkeypatch):
+    """Moving alpha or pooling reruns the page, but the encoding and the association matrix come
+    from st.cache_data: only ``OMESComponents.omes(alpha, pooling)`` runs again."""
+    from drviz import explore
+
+    calls = {"representation": 0, "omes_of": 0}
+    for name in calls:
+        original = getattr(explore, name)
+
+        def counted(*args, _name=name, _original=original, **kwargs):
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(explore, name, counted)
+    at = start(n=700)  # a sample size no other test uses: nothing cached yet
+    at.switch_page("app_pages/omes.py").run()
+    assert calls == {"representation": 1, "omes_of": 1}
+    for alpha in (0.1, 0.35, 0.9):
+        at.slider(key="alpha").set_value(alpha).run()
+    at.radio(key="pooling").set_value("max").run()
+    assert_clean(at, "alpha moves")
+    assert calls == {"representation": 1, "omes_of": 1}
