@@ -26,6 +26,7 @@ RUN, RUN2, DATASET, EVAL_N, EVAL_SEED = "run", "run2", "dataset", "eval_n", "eva
 OWN_DATASET = "(the run's own dataset)"
 NO_RUN = "(none)"
 MY_JOBS = "my_jobs"
+JUST_FINISHED = "_just_finished"  # a run this session's job just finished: pages may pre-select it
 DEFAULT_RUNS = ("color_dsprites-ada_gvae", "color_dsprites-gvae_labels", "color_dsprites-beta_vae")
 
 
@@ -334,7 +335,11 @@ def _render_jobs(section: str) -> None:
     if others:
         st.caption("Jobs without a Cancel button were started from another browser session.")
     st.session_state[f"_running_{section}"] = running_now
-    if running_before - running_now:
+    ended = running_before - running_now
+    if ended:
+        for status in mine:
+            if str(status.path) in ended and status.state == "finished":
+                st.session_state[JUST_FINISHED] = status.run
         st.rerun()  # a job ended: refresh the whole app so that its run shows up in the pickers
 
 

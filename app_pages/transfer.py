@@ -57,14 +57,22 @@ st.subheader("Before and after")
 with ui.guard("pick the runs to compare"):
     by_source = explore.transfer_map(infos)
     sources = [n for n in names if n in by_source]
+    done = st.session_state.pop(ui.JUST_FINISHED, None)
+    for src_name, tr_names in by_source.items():
+        if done in tr_names:  # a fine-tuning job of this session just finished: show it
+            st.session_state["ba_source"], st.session_state["ba_transfer"] = src_name, done
     if not sources:
         st.info("No transfer run yet: fine-tune one above. When it is done, this section compares the source "
                 "model and the fine-tuned one on the target dataset.", icon=":material/info:")
         st.stop()
+    if st.session_state.get("ba_source") not in sources:
+        st.session_state.pop("ba_source", None)
     c1, c2 = st.columns(2)
     src_name = c1.selectbox("Source run", sources,
                             index=sources.index(default_source) if default_source in sources else 0, key="ba_source")
     transfers = by_source[src_name]
+    if st.session_state.get("ba_transfer") not in transfers:
+        st.session_state.pop("ba_transfer", None)  # chosen for another source: start from the default
     tr_default = info.name if info.name in transfers else transfers[-1]
     tr_name = c2.selectbox("Transfer run", transfers, index=transfers.index(tr_default), key="ba_transfer")
     src, tr = ckpt.read_run(src_name), ckpt.read_run(tr_name)
@@ -100,7 +108,7 @@ with ui.guard("score the representations before and after"):
     s_before = ui.scores(*ui.key_of(src), target, ui.eval_n(), seed)
     s_after = ui.scores(*ui.key_of(tr), target, ui.eval_n(), seed)
     per_fov, summary = explore.transfer_tables(s_before, s_after, 0.5, "avg")
-    left, right = st.columns([2, 3])
+    left, right = st.columns(2)
     with left:
         st.markdown("**Summary** (OMES at alpha 0.5, avg pooling)")
         st.dataframe(summary, hide_index=True, width="stretch")

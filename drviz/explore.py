@@ -437,14 +437,22 @@ def transfer_tables(before: Scores, after: Scores, alpha: float = 0.5,
 
 
 def transfer_map(infos: Sequence[RunInfo]) -> dict[str, list[str]]:
-    """Source run name -> names of the runs fine-tuned directly from it (among ``infos``)."""
+    """Source run name -> names of the runs fine-tuned directly from it (among ``infos``), oldest
+    first (by the time their weights were last written), so the newest transfer is last."""
     out: dict[str, list[str]] = {}
     names = {r.name for r in infos}
-    for r in infos:
+    for r in sorted(infos, key=lambda r: _weights_mtime(r.path)):
         src = Path(r.config.init_from).name if r.config.init_from else None
         if src in names:
             out.setdefault(src, []).append(r.name)
     return out
+
+
+def _weights_mtime(path: Path) -> float:
+    try:
+        return (Path(path) / "model.pt").stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def transfers_of(source: str, root: Path | None = None) -> list[RunInfo]:

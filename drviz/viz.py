@@ -174,7 +174,8 @@ def before_after_bars(names: Sequence[str], before: Sequence[float | None], afte
     for label, vals, color in ((labels[0], before, BEFORE_COLOR), (labels[1], after, AFTER_COLOR)):
         y = [_opt(v) for v in vals]
         fig.add_trace(go.Bar(x=list(names), y=y, name=label, marker_color=color,
-                             text=["n/a" if v is None else f"{v:.2f}" for v in y], textposition="outside"))
+                             text=["n/a" if v is None else f"{v:.2f}" for v in y], textposition="outside",
+                             textfont=dict(size=10), cliponaxis=False))
     fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.2))
     fig.update_yaxes(title=y_title, range=list(y_range) if y_range else None)
     return _layout(fig, title, height=340)
