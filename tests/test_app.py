@@ -225,26 +225,34 @@ def test_transfer_before_after_scores(runs):
 
 @pytest.mark.slow
 def test_training_from_the_browser_runs_in_the_background(tmp_path, monkeypatch):
+    """Two sessions start the same training at once: two run folders, both finish, both appear."""
     from drviz import jobs
 
     monkeypatch.setenv("DRVIZ_CHECKPOINTS", str(tmp_path))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/models.py").run()
-    next(w for w in at.number_input if w.label == "Steps").set_value(12)
-    next(w for w in at.selectbox if w.label == "Method").set_value("beta_vae")
-    next(b for b in at.button if "Start training" in b.label).click().run()
-    assert_clean(at, "start training")
-    assert any("Started" in s.value for s in at.success)
-    paths = at.session_state["my_jobs"]
-    assert len(paths) == 1
-    deadline = time.time() + 120
-    while jobs.job_status(paths[0]).state == "running" and time.time() < deadline:
+    sessions = []
+    for _ in range(2):
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.run()
+        at.switch_page("app_pages/models.py").run()
+        next(w for w in at.number_input if w.label == "Steps").set_value(12)
+        next(w for w in at.selectbox if w.label == "Method").set_value("beta_vae")
+        sessions.append(at)
+    for at in sessions:
+        next(b for b in at.button if "Start training" in b.label).click().run()
+        assert_clean(at, "start training")
+        assert any("Started" in s.value for s in at.success)
+    paths = [at.session_state["my_jobs"] for at in sessions]
+    assert all(len(p) == 1 for p in paths) and paths[0][0] != paths[1][0]
+    deadline = time.time() + 180
+    while any(jobs.job_status(p[0]).state == "running" for p in paths) and time.time() < deadline:
         time.sleep(0.5)
-    status = jobs.job_status(paths[0])
-    assert status.state == "finished", status.error
+    for p in paths:
+        status = jobs.job_status(p[0])
+        assert status.state == "finished", status.error
+    at = sessions[0]
     at.run()
-    assert Path(paths[0]).name in at.selectbox(key="run").options
+    assert {Path(p[0]).name for p in paths} <= set(at.selectbox(key="run").options)
+    assert_clean(at, "after training")
 
 
 def test_home_computes_omes_on_request(runs):
