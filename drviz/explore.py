@@ -246,13 +246,16 @@ def fov_notes(comps: OMESComponents, n_values: Sequence[int] | None) -> list[str
 
 def fov_flags(comps: OMESComponents, n_values: Sequence[int] | None) -> tuple[list[str], list[str]]:
     """(capped, not measurable), each a list of short phrases for the page:
-    ``"color (7 values: A <= 0.83)"`` and ``"orientation: <reason>"``."""
-    capped, missing = [], []
+    ``"color (7 values: A <= 0.83)"`` and ``"orientation, posX: <reason>"`` (FoVs sharing a reason
+    are named together)."""
+    capped = []
+    reasons: dict[str, list[str]] = {}
     for f, name in enumerate(comps.factor_names):
         if not comps.measurable[f]:
-            missing.append(f"{name}: {comps.reasons[f]}")
+            reasons.setdefault(str(comps.reasons[f]), []).append(name)
         elif n_values is not None and ceiling(n_values[f]) < CAP_BELOW:
             capped.append(f"{name} ({n_values[f]} values: A <= {ceiling(n_values[f]):.2f})")
+    missing = [f"{', '.join(names)}: {reason}" for reason, names in reasons.items()]
     return capped, missing
 
 
