@@ -133,7 +133,8 @@ def loss_curve(history: Sequence[dict], title: str | None = None, height: int = 
         if any(v is not None for v in ys):
             fig.add_trace(go.Scatter(x=steps, y=ys, name=key, mode="lines", line=dict(color=color, dash=dash),
                                      yaxis="y2" if key == "kl" else "y"))
-    fig.update_layout(xaxis=dict(title="step"), yaxis=dict(title="loss / recon (per image)"),
+    # log scale: the first steps' loss is 10-100x the rest, which would flatten the curve
+    fig.update_layout(xaxis=dict(title="step"), yaxis=dict(title="loss / recon (per image, log)", type="log"),
                       yaxis2=dict(title="KL", overlaying="y", side="right", showgrid=False),
                       legend=dict(orientation="h", y=-0.25))
     return _layout(fig, title, height=height)
