@@ -172,6 +172,7 @@ def tiny_run(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_encode_writes_the_reference_format(capsys, tmp_path, tiny_run):
     from drviz.representations import load_representation
 
@@ -185,6 +186,7 @@ def test_encode_writes_the_reference_format(capsys, tmp_path, tiny_run):
     assert code == 2 and err.startswith("error: unknown dataset")
 
 
+@pytest.mark.slow
 def test_evaluate_writes_metrics_json(capsys, tiny_run):
     code, out, _ = run_cli(capsys, "evaluate", tiny_run, "--n", 150, "--n-train", 40, "--n-test", 20, "--n-jobs", 1)
     assert code == 0
@@ -196,3 +198,24 @@ def test_evaluate_writes_metrics_json(capsys, tiny_run):
     assert set(data["downstream"]["per_factor"]["floor_hue"]) == {"dim", "gbt_full", "gbt_pruned", "mlp_full", "mlp_pruned"}
     code, _, err = run_cli(capsys, "evaluate", tiny_run, "--dataset", "lfw_faces", "--n", 50)
     assert code == 2 and "no factor labels" in err
+
+
+@pytest.mark.slow
+def test_evaluate_function_progress_and_json(tiny_run):
+    from drviz.checkpoints import load_run
+    from drviz.evaluation import evaluate
+
+    run = load_run(tiny_run, device="cpu")
+    seen = []
+    res = evaluate(run.model, "shapes3d", n=120, seed=1, n_train=30, n_test=20, classifiers=("gbt",),
+                   on_progress=lambda stage, frac: seen.append((stage, frac)))
+    fracs = [f for _, f in seen]
+    assert fracs == sorted(fracs) and fracs[-1] == 1.0 and seen[0][0] == "encoding"
+    assert res.representation.mean.shape == (120, 4)
+    assert res.omes.omes(0.5, "max").pooling == "max"  # both poolings, any alpha, from one matrix
+    data = json.loads(json.dumps(res.to_json(), allow_nan=False))
+    assert data["omes"]["omes"] == data["omes"]["avg"]["omes"]
+    got = [data["downstream"]["per_factor"][n]["gbt_full"] for n in data["omes"]["factors"]]
+    want = [data["dci"]["per_factor"][n]["accuracy_test"] for n in data["omes"]["factors"]]
+    assert got == want  # GBT-full reuses DCI's classifier
+    assert all(v["mlp_full"] is None for v in data["downstream"]["per_factor"].values())
