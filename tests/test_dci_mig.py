@@ -80,6 +80,9 @@ def test_dci_identity_beats_rotation(table):
     rng = np.random.default_rng(0)
     ident = dci_from_table(z, f, rng=rng)
     rot = dci_from_table(z @ HADAMARD, f, rng=np.random.default_rng(0))
+    q = np.linalg.qr(np.random.default_rng(0).normal(size=(4, 4)))[0]  # a random rotation
+    rand = dci_from_table(z @ q, f, rng=np.random.default_rng(0))
+    assert ident.disentanglement > rand.disentanglement + 0.3 and ident.completeness > rand.completeness + 0.3
     assert ident.informativeness_test == pytest.approx(1.0)
     assert ident.disentanglement > 0.9 and ident.completeness > 0.9
     assert ident.disentanglement > rot.disentanglement + 0.3
