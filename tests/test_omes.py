@@ -393,3 +393,19 @@ def test_compute_omes_one_call(reference):
     z, f, names, expected = reference
     r = compute_omes(z, f, factor_names=names, alpha=0.5, pooling="max")
     assert abs(r.score - expected["omes"]["max"]["0.5"]["mean"]) <= 3 * expected["omes"]["max"]["0.5"]["std"]
+
+
+def test_lines_when_label_codes_overflow_int64():
+    """With more combinations than an int64 key can hold, lines are grouped with np.unique rows."""
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 1000, size=(400, 9)) * 1000 + np.arange(400)[:, None]  # 400 values each
+    f = np.r_[base, base.copy()]
+    from drviz.metrics.omes import _codes
+
+    assert float(np.prod(_codes(f)[1].astype(float))) > 2.0**62
+    f[400:, 2] = (f[400:, 2] + 1)  # each row gets a partner differing in FoV 2 only
+    pairs = table_pairs(f, rng=0)
+    a, b = pairs[2]
+    assert len(a) == 800  # 400 lines of 2 points, each pair used twice
+    diff = f[a] != f[b]
+    assert diff[:, 2].all() and not np.delete(diff, 2, axis=1).any()
