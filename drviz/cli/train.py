@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from drviz.models import METHODS
+from drviz.config import METHODS
 
 
 def _add_training_args(p: argparse.ArgumentParser, *, source: bool) -> None:

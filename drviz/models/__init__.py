@@ -2,7 +2,6 @@
 
 from drviz.models.vae import VAE, ModelSpec
 
-METHODS = ("beta_vae", "ada_gvae", "gvae_labels")
-WEAK_METHODS = ("ada_gvae", "gvae_labels")
+from drviz.config import METHODS, WEAK_METHODS
 
 __all__ = ["METHODS", "WEAK_METHODS", "VAE", "ModelSpec"]
