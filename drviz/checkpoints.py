@@ -27,13 +27,12 @@ from pathlib import Path
 
 import torch
 
+from drviz.atomic import atomic_write, atomic_write_bytes, atomic_write_json
 from drviz.config import RunConfig
 from drviz.errors import DrvizError
 from drviz.models import VAE, ModelSpec
 
 REQUIRED = ("model.pt", "config.json")
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 HISTORY_COLUMNS = ("step", "loss", "recon", "kl", "images_per_s", "elapsed_s")
 
 
@@ -47,33 +46,9 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-# -- atomic writes ------------------------------------------------------------------------
-def _atomic(path: Path, write) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; runs are shared like any file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    _atomic(path, lambda fh: fh.write(data))
-
-
-def atomic_write_json(path: Path, data) -> None:
-    atomic_write_bytes(path, (json.dumps(data, indent=2, allow_nan=False) + "\n").encode())
-
-
+# -- atomic writes (drviz.atomic) ---------------------------------------------------------
 def atomic_torch_save(obj, path: Path) -> None:
-    _atomic(path, lambda fh: torch.save(obj, fh))
+    atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
 def write_history(path: Path, rows: list[dict]) -> None:

@@ -135,26 +135,63 @@ def evaluate(
     rng = np.random.default_rng(seed)
     factors, sampling = line_sampled_factors(dataset.factor_sizes, n, rng)
     progress("encoding", 0.0)
+    clock = time.perf_counter()
     rep = encode_factors(model, dataset, factors, rng=rng, batch_size=batch_size, device=device,
                          on_progress=lambda done, total: progress("encoding", 0.4 * done / total),
                          description=sampling)
-    lap("encode")
-    z, y, names = rep.mean, rep.factors, rep.factor_names
+    encode_s = time.perf_counter() - clock
+    result = score_representation(rep, seed=seed, n_train=n_train, n_test=n_test, classifiers=classifiers,
+                                  n_jobs=n_jobs, on_progress=lambda stage, f: progress(stage, 0.4 + 0.6 * f))
+    return dataclasses.replace(result, dataset=dataset.name, sampling=sampling,
+                               timings=(("encode", encode_s),) + result.timings)
 
-    progress("OMES", 0.4)
-    comps = omes_components(association_matrix(z, y, factor_names=names, rng=rng))
+
+def score_representation(
+    rep: Representation,
+    *,
+    seed: int = 0,
+    omes: OMESComponents | None = None,
+    n_train: int = 2000,
+    n_test: int = 1000,
+    classifiers: tuple[str, ...] = ("gbt", "mlp"),
+    n_jobs: int | None = None,
+    on_progress: Callable[[str, float], None] | None = None,
+) -> EvaluationResult:
+    """Every metric of an already encoded representation (``evaluate`` without the encoding).
+
+    ``omes``: components already computed for ``rep`` (the app's cache) to skip that step;
+    otherwise the association matrix is built with ``rng=seed``, as the OMES explorer does, so
+    both show the same numbers for the same rows.
+    """
+
+    def progress(stage: str, fraction: float) -> None:
+        if on_progress is not None:
+            on_progress(stage, fraction)
+
+    timings: list[tuple[str, float]] = []
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings.append((stage, now - clock))
+        clock = now
+
+    z, y, names = rep.mean, rep.factors, rep.factor_names
+    progress("OMES", 0.0)
+    comps = omes if omes is not None else omes_components(association_matrix(z, y, factor_names=names, rng=seed))
     lap("omes")
-    progress("MIG", 0.42)
+    progress("MIG", 0.03)
     mig = compute_mig(z, y, factor_names=names)
     lap("mig")
 
-    progress("DCI", 0.45)
+    progress("DCI", 0.08)
     tr, te = split_train_test(len(z))
     tr, te = tr[:n_train], te[:n_test]
     dci = compute_dci(z[tr], y[tr], z[te], y[te], factor_names=names, n_jobs=n_jobs, random_state=seed)
     lap("dci")
 
-    progress("downstream accuracy", 0.75)
+    progress("downstream accuracy", 0.6)
     down = downstream_accuracy(z, y, comps.dims, factor_names=names, classifiers=classifiers,
                                max_train=n_train, max_test=n_test, n_jobs=n_jobs, random_state=seed,
                                skip_full=("gbt",))
@@ -163,7 +200,7 @@ def evaluate(
         down = dataclasses.replace(down, factors=tuple(dataclasses.replace(f, gbt_full=acc[f.name]) for f in down.factors))
     lap("downstream")
     progress("done", 1.0)
-    return EvaluationResult(dataset.name, n, seed, sampling, comps, dci, mig, down, tuple(timings), rep)
+    return EvaluationResult("", rep.n_samples, seed, rep.description, comps, dci, mig, down, tuple(timings), rep)
 
 
-__all__ = ["DEFAULT_N", "EvaluationResult", "evaluate"]
+__all__ = ["DEFAULT_N", "EvaluationResult", "evaluate", "score_representation"]

@@ -364,28 +364,15 @@ class Scores:
 def scores_of(rep: Representation, seed: int = 0, max_train: int = 1000, max_test: int = 500) -> Scores:
     """OMES components, per-FoV GBT accuracy (full and pruned to the OMES dim), DCI and MIG.
 
-    The same recipe as ``drviz.evaluation.evaluate`` (DCI's GBT on the first 2/3 of the rows is the
-    "GBT, full" accuracy, so it is trained once), applied to an already encoded representation so
-    that the OMES shown here is the OMES explorer's (same rows, same seed). The GBT fits are the
-    slow part on CPU, hence the capped splits (``max_train`` / ``max_test``).
+    ``drviz.evaluation.score_representation`` on an already encoded representation, reusing the
+    explorer's OMES (same rows, same seed). The GBT fits are the slow part on CPU, hence the
+    capped splits (``max_train`` / ``max_test``) and GBT only.
     """
-    from dataclasses import replace
+    from drviz.evaluation import score_representation
 
-    from drviz.metrics.dci import compute_dci, split_train_test
-    from drviz.metrics.downstream import downstream_accuracy
-    from drviz.metrics.mig import compute_mig
-
-    comps = omes_of(rep, seed)
-    z, y, names = rep.mean, rep.factors, rep.factor_names
-    mig = compute_mig(z, y, factor_names=names)
-    tr, te = split_train_test(len(z))
-    tr, te = tr[:max_train], te[:max_test]
-    dci = compute_dci(z[tr], y[tr], z[te], y[te], factor_names=names, random_state=seed)
-    down = downstream_accuracy(z, y, comps.dims, factor_names=names, classifiers=("gbt",), max_train=max_train,
-                               max_test=max_test, random_state=seed, skip_full=("gbt",))
-    acc = {name: (float(v) if np.isfinite(v) else None) for name, v in zip(names, dci.accuracy_test)}
-    down = replace(down, factors=tuple(replace(f, gbt_full=acc[f.name]) for f in down.factors))
-    return Scores(comps, down, dci, mig)
+    res = score_representation(rep, seed=seed, omes=omes_of(rep, seed), n_train=max_train, n_test=max_test,
+                               classifiers=("gbt",))
+    return Scores(res.omes, res.downstream, res.dci, res.mig)
 
 
 def _num(v) -> float | None:

@@ -106,8 +106,13 @@ def start_job(config: RunConfig, name: str | None = None, root: Path | None = No
     if config.init_from:
         ckpt.read_run(config.init_from, root)
     root.mkdir(parents=True, exist_ok=True)
-    path = ckpt.unique_run_path(root, name or default_run_name(config))
-    path.mkdir()
+    while True:  # two sessions may pick the same free name at once: mkdir decides who gets it
+        path = ckpt.unique_run_path(root, name or default_run_name(config))
+        try:
+            path.mkdir()
+            break
+        except FileExistsError:
+            continue
     ckpt.atomic_write_json(path / "job_config.json", config.to_json())
     cmd = [sys.executable, "-m", "drviz", "train", "--config", str(path / "job_config.json"), "--out", str(path),
            "--threads", "1", "--progress-file", str(path / "progress.json")]

@@ -15,14 +15,13 @@ place here that touches torch (imported inside the function, so the loaders stay
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from drviz.atomic import atomic_write_bytes
 from drviz.errors import DrvizError
 
 REPRESENTATIONS_FILE = "representations.npz"
@@ -169,23 +168,11 @@ def save_representation(rep: Representation, path: str | Path) -> Path:
         arrays["sampled"] = np.asarray(rep.sampled, np.float32)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    _atomic_write(folder / REPRESENTATIONS_FILE, buf.getvalue())
+    atomic_write_bytes(folder / REPRESENTATIONS_FILE, buf.getvalue())
     lines = [",".join(rep.factor_names)]
     lines += [",".join(map(str, row)) for row in np.asarray(rep.factors, np.int64).tolist()]
-    _atomic_write(folder / CLASSES_FILE, ("\n".join(lines) + "\n").encode())
+    atomic_write_bytes(folder / CLASSES_FILE, ("\n".join(lines) + "\n").encode())
     return folder
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from drviz import checkpoints as ckpt
+from drviz.atomic import atomic_write
 from drviz.errors import DrvizError
 from drviz.models import VAE, ModelSpec
 
@@ -93,7 +94,7 @@ def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        ckpt._atomic(target, boom)
+        atomic_write(target, boom)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]
 
