@@ -81,7 +81,7 @@ def _run(config, args) -> int:
 
     check_compatible(config, get_dataset(config.dataset))  # fail before drawing a progress bar
     out = Path(args.out) if args.out else runs_root() / default_run_name(config)
-    bar = tqdm(total=config.steps, unit="step", dynamic_ncols=True)
+    bar = None  # created at the first report, so that a resumed run's rate counts from its start step
     writer = ProgressWriter(Path(args.progress_file)) if args.progress_file else None
     # SIGTERM (the app's Cancel) and Ctrl+C stop cooperatively: the run saves a checkpoint first.
     cancel = threading.Event()
@@ -89,6 +89,9 @@ def _run(config, args) -> int:
     signal.signal(signal.SIGINT, lambda *_: cancel.set())
 
     def on_progress(p):
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=config.steps, initial=p.start, unit="step", dynamic_ncols=True)
         bar.n = p.step
         bar.set_postfix(loss=f"{p.loss:.1f}", kl=f"{p.kl:.1f}", img_s=f"{p.images_per_s:.0f}", refresh=False)
         bar.refresh()
@@ -103,7 +106,8 @@ def _run(config, args) -> int:
             writer.finish("failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     if writer:
         writer.finish("cancelled" if result.cancelled else "finished")
     if result.cancelled:
