@@ -123,15 +123,6 @@ def evaluate(
         if on_progress is not None:
             on_progress(stage, float(min(max(fraction, 0.0), 1.0)))
 
-    timings: list[tuple[str, float]] = []
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings.append((stage, now - clock))
-        clock = now
-
     rng = np.random.default_rng(seed)
     factors, sampling = line_sampled_factors(dataset.factor_sizes, n, rng)
     progress("encoding", 0.0)

@@ -211,6 +211,8 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False,
         saved, spec, notes = ckpt.read_config(out)
         if replace(saved, steps=config.steps) != replace(config, steps=config.steps):
             raise DrvizError(f"--resume needs the run's own settings; {out}/config.json differs from the ones given")
+        if config.steps != saved.steps:  # resuming may extend (or shorten) the run: config.json says so
+            ckpt.write_config(out, replace(saved, steps=config.steps), spec, notes)
         config = replace(saved, steps=config.steps)
         for stale in out.glob(".*.tmp"):  # a write cut short by a kill: the target file is intact
             stale.unlink()

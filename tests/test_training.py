@@ -95,6 +95,7 @@ def test_resume_after_kill_9(tmp_path):
     ckpt.load_run(out, device="cpu")  # whatever was on disk at the kill is a complete checkpoint
     short = RunConfig(**{**cfg.to_json(), "steps": saved + 10})
     train(short, out, device="cpu", resume=True)
+    assert ckpt.read_run(out).config.steps == saved + 10  # config.json follows the extended run
     assert not list(out.glob(".*.tmp"))  # a write cut short by the kill is cleaned up on resume
     train(short, tmp_path / "straight", device="cpu")
     assert _same(_weights(out), _weights(tmp_path / "straight"))
