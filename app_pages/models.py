@@ -7,7 +7,7 @@ import streamlit as st
 from drviz import checkpoints as ckpt
 from drviz import explore, viz
 from drviz.config import RunConfig
-from drviz.models import METHODS
+from drviz.config import METHODS
 from app_pages import _common as ui
 
 st.title("Models")

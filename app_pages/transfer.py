@@ -9,7 +9,7 @@ import streamlit as st
 from drviz import checkpoints as ckpt
 from drviz import explore, viz
 from drviz.imaging import tile
-from drviz.models import METHODS
+from drviz.config import METHODS
 from app_pages import _common as ui
 
 st.title("Transfer")
