@@ -10,7 +10,7 @@ from drviz.config import METHODS
 
 
 def _add_training_args(p: argparse.ArgumentParser, *, source: bool) -> None:
-    p.add_argument("--steps", type=int, default=2000 if source else 2000)
+    p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--batch-size", type=int, default=None if not source else 64)
     p.add_argument("--lr", type=float, default=5e-4 if source else 1e-4)
     p.add_argument("--seed", type=int, default=0)
