@@ -44,9 +44,9 @@ with ui.guard("list the runs"):
             for note in info.notes:
                 st.caption(note)
             scores = explore.headline_scores(info.metrics)
-            if scores:
-                cols = st.columns(len(scores))
-                for col, (label, value) in zip(cols, scores.items()):
+            items = list(scores.items()) if scores else []
+            for row in range(0, len(items), 3):  # three per row: five metrics side by side get truncated
+                for col, (label, value) in zip(st.columns(3), items[row:row + 3]):
                     col.metric(label, f"{value:.4f}")
             with st.expander("Config", expanded=False):
                 config = {"config": info.config.to_json(), "model": info.spec.to_json(), "notes": list(info.notes)}
