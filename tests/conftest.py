@@ -18,6 +18,19 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+def write_reference_folder(folder: Path, csv: str | None = "a,b\n0,1\n1,2\n", **arrays) -> Path:
+    """A folder in the reference format, possibly broken on purpose: ``representations.npz``
+    holds ``arrays`` (omitted when none) and ``classes.csv`` holds ``csv`` (omitted when None)."""
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if arrays:
+        np.savez(folder / "representations.npz", **arrays)
+    if csv is not None:
+        (folder / "classes.csv").write_text(csv)
+    return folder
+
+
 @pytest.fixture
 def runs_dir(tmp_path, monkeypatch) -> Path:
     """An empty runs root that ``drviz.checkpoints.runs_root()`` points at for this test."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import write_reference_folder
 from drviz.cli import main
 from drviz.representations import Representation, save_representation
 
@@ -92,26 +93,17 @@ def test_omes_entry_point_as_a_subprocess(small):
     assert json.loads(proc.stdout)["factors"] == ["a", "b", "c"]
 
 
-def _write(folder: Path, csv: str | None, **arrays) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    if arrays:
-        np.savez(folder / "representations.npz", **arrays)
-    if csv is not None:
-        (folder / "classes.csv").write_text(csv)
-    return folder
-
-
 @pytest.mark.parametrize("command", ["omes", "dci", "mig"])
 @pytest.mark.parametrize(
     ("setup", "message"),
     [
         (lambda p: p / "nowhere", "is not a folder"),
-        (lambda p: _write(p, "a,b\n0,1\n"), "missing representations.npz"),
-        (lambda p: _write(p, None, mean=np.zeros((1, 2))), "missing classes.csv"),
-        (lambda p: _write(p, "a,b\n0,1\n", sampled=np.zeros((1, 2))), "no 'mean' array"),
-        (lambda p: _write(p, "a,b\n0,1\n", mean=np.zeros((2, 2))), "has 1 rows but representations.npz has 2"),
-        (lambda p: _write(p, "a,b\n0,cat\n", mean=np.zeros((1, 2))), "is not numeric"),
-        (lambda p: _write(p, "a,b\n0,1\n", mean=np.zeros(2)), "2-D array"),
+        (lambda p: write_reference_folder(p, "a,b\n0,1\n"), "missing representations.npz"),
+        (lambda p: write_reference_folder(p, None, mean=np.zeros((1, 2))), "missing classes.csv"),
+        (lambda p: write_reference_folder(p, "a,b\n0,1\n", sampled=np.zeros((1, 2))), "no 'mean' array"),
+        (lambda p: write_reference_folder(p, "a,b\n0,1\n", mean=np.zeros((2, 2))), "has 1 rows but representations.npz has 2"),
+        (lambda p: write_reference_folder(p, "a,b\n0,cat\n", mean=np.zeros((1, 2))), "is not numeric"),
+        (lambda p: write_reference_folder(p, "a,b\n0,1\n", mean=np.zeros(2)), "2-D array"),
     ],
 )
 def test_bad_input_one_line_error_exit_2(capsys, tmp_path, command, setup, message):

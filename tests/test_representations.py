@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import write_reference_folder as write
 from drviz.errors import DrvizError
 from drviz.representations import (
     Representation,
@@ -23,15 +24,6 @@ def make_rep(n=12, d=3, k=2, seed=0):
     rng = np.random.default_rng(seed)
     return Representation(rng.normal(size=(n, d)).astype(np.float32), rng.normal(size=(n, d)).astype(np.float32),
                           rng.integers(0, 4, size=(n, k)), ("a", "b"))
-
-
-def write(folder: Path, csv: str | None = "a,b\n0,1\n1,2\n", **arrays):
-    folder.mkdir(parents=True, exist_ok=True)
-    if arrays:
-        np.savez(folder / "representations.npz", **arrays)
-    if csv is not None:
-        (folder / "classes.csv").write_text(csv)
-    return folder
 
 
 def test_round_trip(tmp_path):
