@@ -27,7 +27,7 @@ from drviz.checkpoints import RunInfo
 from drviz.data import dataset_names, get_dataset
 from drviz.data.base import GroundTruthDataset
 from drviz.errors import DrvizError
-from drviz.imaging import gif_bytes, tile
+from drviz.imaging import gif_bytes, match_channels, tile
 from drviz.metrics.omes import (
     SYNTHETIC_KINDS,
     OMESComponents,
@@ -55,8 +55,8 @@ assert set(PRESETS) <= set(SYNTHETIC_KINDS)
 # Runs
 # ---------------------------------------------------------------------------------------------
 def usable_runs(root: Path | None = None) -> list[RunInfo]:
-    """Runs whose weights can be loaded (``model.pt`` exists), sorted by name."""
-    return [info for info in ckpt.list_runs(root) if (info.path / "model.pt").is_file()]
+    """Runs whose weights can be loaded (``list_runs`` keeps only folders with model.pt), sorted by name."""
+    return ckpt.list_runs(root)
 
 
 def weights_version(path: str | Path) -> int:
@@ -177,17 +177,6 @@ class _ChannelAdapter(GroundTruthDataset):
 
     def factor_values_along(self, base, factor):
         return self.ds.factor_values_along(base, factor)
-
-
-def match_channels(images: np.ndarray, channels: int) -> np.ndarray:
-    """(n, C, H, W) -> (n, channels, H, W): gray repeated to colour, colour averaged to gray."""
-    c = images.shape[1]
-    if c == channels:
-        return images
-    if c == 1:
-        return np.repeat(images, channels, axis=1)
-    gray = images.mean(axis=1, keepdims=True)
-    return gray if channels == 1 else np.repeat(gray, channels, axis=1)
 
 
 def dataset_for(model, dataset: str) -> GroundTruthDataset:

@@ -18,6 +18,20 @@ def to_uint8_hwc(images: np.ndarray) -> np.ndarray:
     return (arr * 255.0 + 0.5).astype(np.uint8)
 
 
+def match_channels(images: np.ndarray, channels: int | None) -> np.ndarray:
+    """(n, C, H, W) -> (n, channels, H, W): gray repeated to colour, colour averaged to gray.
+
+    The same convention ``drviz.training.adapt_channels`` uses for a transferred network.
+    """
+    c = images.shape[1]
+    if channels is None or c == channels:
+        return images
+    if c == 1:
+        return np.repeat(images, channels, axis=1)
+    gray = images.mean(axis=1, keepdims=True)
+    return gray if channels == 1 else np.repeat(gray, channels, axis=1)
+
+
 def tile(grid: np.ndarray, pad: int = 2, pad_value: int = 255) -> np.ndarray:
     """A (rows, cols, C, H, W) float grid -> one (rows*(H+pad)-pad, cols*(W+pad)-pad, 3) uint8 image."""
     imgs = to_uint8_hwc(grid)

@@ -23,6 +23,7 @@ import numpy as np
 
 from drviz.atomic import atomic_write_bytes
 from drviz.errors import DrvizError
+from drviz.imaging import match_channels
 
 REPRESENTATIONS_FILE = "representations.npz"
 CLASSES_FILE = "classes.csv"
@@ -265,7 +266,7 @@ def encode_factors(
     with torch.no_grad():
         for start in range(0, n, batch_size):
             chunk = factors[start:start + batch_size]
-            images = _match_channels(dataset.render(chunk, rng), channels)
+            images = match_channels(dataset.render(chunk, rng), channels)
             x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).to(device)
             mu, logvar = model.encode(x)
             mu, logvar = mu.float().cpu(), logvar.float().cpu()
@@ -278,17 +279,6 @@ def encode_factors(
     mean = np.concatenate(means) if means else np.zeros((0, d), np.float32)
     sampled = np.concatenate(samples) if samples else np.zeros((0, d), np.float32)
     return Representation(mean, sampled, factors, tuple(dataset.factor_names), description)
-
-
-def _match_channels(images: np.ndarray, channels: int | None) -> np.ndarray:
-    """(n, C, H, W) -> (n, channels, H, W): gray repeated to colour, colour averaged to gray."""
-    c = images.shape[1]
-    if channels is None or c == channels:
-        return images
-    if c == 1:
-        return np.repeat(images, channels, axis=1)
-    gray = images.mean(axis=1, keepdims=True)
-    return gray if channels == 1 else np.repeat(gray, channels, axis=1)
 
 
 def encode_intervention_pairs(
