@@ -3,11 +3,12 @@
 A run folder holds
 - ``model.pt``: the weights, a plain ``state_dict`` (loaded with ``weights_only=True``, so a
   pickle smuggled inside is refused, never executed);
-- ``config.json``: ``{"config": RunConfig, "model": ModelSpec, "notes": [...]}``, enough to
-  rebuild the network with no other file (as nanoGPT's checkpoints);
+- ``config.json``: ``{"config": RunConfig, "model": ModelSpec, "notes": [...], "precision": ...}``,
+  enough to rebuild the network with no other file (as nanoGPT's checkpoints); ``precision`` is
+  the resolved one (``config.precision`` may say ``auto``; runs older than the key read as fp32);
 - ``state.json``: progress (step, finished, cancelled, last losses);
 - ``history.csv``: the loss history; ``metrics.json`` once evaluated;
-- ``train_state.pt``: weights + optimizer + step, for ``--resume``.
+- ``train_state.pt``: weights + optimizer (+ lr scheduler) + step, for ``--resume``.
 Every file is written to a temporary file in the same folder and renamed over the target, so a
 crash (even ``kill -9``) leaves either the old or the new file, never half of one.
 """
@@ -33,7 +34,7 @@ from drviz.errors import DrvizError
 from drviz.models import VAE, ModelSpec
 
 REQUIRED = ("model.pt", "config.json")
-HISTORY_COLUMNS = ("step", "loss", "recon", "kl", "images_per_s", "elapsed_s")
+HISTORY_COLUMNS = ("step", "loss", "recon", "kl", "lr", "images_per_s", "elapsed_s")
 
 
 def runs_root() -> Path:
@@ -64,8 +65,9 @@ def read_history(run_path: Path) -> list[dict]:
     path = Path(run_path) / "history.csv"
     if not path.exists():
         return []
-    with open(path, newline="") as fh:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+    with open(path, newline="") as fh:  # older runs lack some columns: empty cells are dropped
+        rows = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(fh)]
+    return [{**row, "step": int(row["step"])} for row in rows]
 
 
 # -- safe loading -------------------------------------------------------------------------
@@ -115,8 +117,16 @@ def read_config(run_path: Path) -> tuple[RunConfig, ModelSpec, list[str]]:
     return RunConfig.from_json(data["config"]), spec, list(data.get("notes", []))
 
 
-def write_config(run_path: Path, config: RunConfig, spec: ModelSpec, notes: list[str]) -> None:
-    atomic_write_json(Path(run_path) / "config.json", {"config": config.to_json(), "model": spec.to_json(), "notes": notes})
+def write_config(run_path: Path, config: RunConfig, spec: ModelSpec, notes: list[str], precision: str) -> None:
+    """``precision``: the resolved one (fp32 or bf16), kept beside the requested ``config.precision``."""
+    atomic_write_json(Path(run_path) / "config.json",
+                      {"config": config.to_json(), "model": spec.to_json(), "notes": notes, "precision": precision})
+
+
+def read_precision(run_path: Path) -> str:
+    """The precision a run trains in (fp32 for runs made before precision was recorded)."""
+    value = _read_json(Path(run_path) / "config.json", "config.json").get("precision", "fp32")
+    return value if value in ("fp32", "bf16") else "fp32"
 
 
 def load_weights(model: VAE, state: dict, source: str) -> None:
@@ -151,6 +161,7 @@ class RunInfo:
     notes: tuple[str, ...]
     state: dict
     metrics: dict | None
+    precision: str = "fp32"
 
     @property
     def finished(self) -> bool:
@@ -192,12 +203,18 @@ def resolve_run(name_or_path: str | Path, root: Path | None = None) -> Path:
     raise DrvizError(f"run {str(name_or_path)!r} not found under {root or runs_root()}; `python -m drviz runs` lists them")
 
 
+def run_ref(info: "RunInfo", root: Path | None = None) -> str:
+    """How a new run names ``info`` as its ``init_from``: the name under the runs root, else the path."""
+    inside = info.path.resolve().parent == Path(root or runs_root()).resolve()
+    return info.name if inside else str(info.path.resolve())
+
+
 def read_run(name_or_path: str | Path, root: Path | None = None) -> RunInfo:
     path = resolve_run(name_or_path, root)
     config, spec, notes = read_config(path)
     state = _read_json(path / "state.json", "state.json") if (path / "state.json").exists() else {}
     metrics = _read_json(path / "metrics.json", "metrics.json") if (path / "metrics.json").exists() else None
-    return RunInfo(path.name, path, config, spec, tuple(notes), state, metrics)
+    return RunInfo(path.name, path, config, spec, tuple(notes), state, metrics, read_precision(path))
 
 
 def load_run(name_or_path: str | Path, device: str | torch.device | None = None, root: Path | None = None) -> Run:

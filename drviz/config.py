@@ -14,15 +14,25 @@ from drviz.errors import DrvizError
 # The objectives (drviz.models.objectives); kept here, torch-free, so the CLI starts fast.
 METHODS = ("beta_vae", "ada_gvae", "gvae_labels")
 WEAK_METHODS = ("ada_gvae", "gvae_labels")
+# "auto" resolves to bf16 autocast where the device has fast bf16 (drviz.training.resolve_precision).
+PRECISIONS = ("auto", "fp32", "bf16")
+LR_SCHEDULES = ("constant", "plateau")
 
 
 @dataclass(frozen=True)
 class RunConfig:
     """A run: what to train on, how, and from what.
 
-    ``init_from`` names the source run of a transfer (fine-tuning); None trains from scratch.
+    ``init_from`` names the run whose weights initialise this one; None trains from scratch.
+    With ``init_step == 0`` that is a transfer (fine-tuning, usually on another dataset); with
+    ``init_step = S > 0`` the run *continues* ``init_from`` from its step S under new settings
+    (a branch: fresh optimizer, the step count and data stream go on from S).
     ``k`` is the number of factors redrawn in weak pairs. ``kl_warmup`` linearly ramps beta
     from 0 over that many steps; ``grad_clip`` (max gradient norm, 0 = off).
+    ``precision``: fp32, bf16 autocast of the network (loss terms stay fp32), or auto.
+    ``lr_schedule``: constant, or plateau = torch's ReduceLROnPlateau fed the mean loss of every
+    ``plateau_every`` steps (lr times ``plateau_factor`` after ``plateau_patience`` windows
+    without a 0.1% improvement), as the paper's Adam with reduce-on-plateau.
     """
 
     dataset: str
@@ -39,6 +49,12 @@ class RunConfig:
     kl_warmup: int = 0
     grad_clip: float = 0.0
     checkpoint_every: int = 500
+    precision: str = "auto"
+    lr_schedule: str = "constant"
+    plateau_every: int = 1000
+    plateau_patience: int = 5
+    plateau_factor: float = 0.5
+    init_step: int = 0
 
     def __post_init__(self):
         def bad(name, why):
@@ -48,6 +64,10 @@ class RunConfig:
             bad("dataset", "give a dataset name (see `python -m drviz datasets`)")
         if self.method not in METHODS:
             bad("method", f"choose one of {', '.join(METHODS)}")
+        if self.precision not in PRECISIONS:
+            bad("precision", f"choose one of {', '.join(PRECISIONS)}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            bad("lr_schedule", f"choose one of {', '.join(LR_SCHEDULES)}")
         checks = (
             ("beta", lambda v: isinstance(v, (int, float)) and math.isfinite(v) and 0 <= v <= 1000, "must be a number in [0, 1000]"),
             ("latent_dim", lambda v: isinstance(v, int) and 1 <= v <= 256, "must be an integer in [1, 256]"),
@@ -60,14 +80,29 @@ class RunConfig:
             ("kl_warmup", lambda v: isinstance(v, int) and v >= 0, "must be an integer >= 0"),
             ("grad_clip", lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, "must be >= 0 (0 disables clipping)"),
             ("checkpoint_every", lambda v: isinstance(v, int) and v >= 1, "must be an integer >= 1"),
+            ("plateau_every", lambda v: isinstance(v, int) and v >= 1, "must be an integer >= 1"),
+            ("plateau_patience", lambda v: isinstance(v, int) and v >= 0, "must be an integer >= 0"),
+            ("plateau_factor", lambda v: isinstance(v, (int, float)) and 0 < v < 1, "must be in (0, 1)"),
+            ("init_step", lambda v: isinstance(v, int) and 0 <= v < self.steps, "must be an integer in [0, steps)"),
         )
         for name, ok, why in checks:
             if isinstance(getattr(self, name), bool) or not ok(getattr(self, name)):
                 bad(name, why)
+        if self.init_step and not self.init_from:
+            bad("init_step", "a continuation needs init_from (the run it continues)")
 
     @property
     def weak(self) -> bool:
         return self.method != "beta_vae"
+
+    @property
+    def continued(self) -> bool:
+        """A branch of ``init_from`` (same task, new settings), not a transfer."""
+        return bool(self.init_from) and self.init_step > 0
+
+    @property
+    def is_transfer(self) -> bool:
+        return bool(self.init_from) and self.init_step == 0
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import os
 import signal
 import subprocess
@@ -186,3 +187,118 @@ def test_existing_run_needs_resume_and_resume_needs_a_run(tmp_path):
         train(cfg, tmp_path / "empty", device="cpu", resume=True)
     with pytest.raises(DrvizError, match="differs"):
         train(RunConfig(dataset="dsprites", steps=2, batch_size=4, beta=2.0), tmp_path / "r", device="cpu", resume=True)
+
+
+# -- precision ----------------------------------------------------------------------------------
+def test_auto_precision_follows_the_hardware_and_config_json_records_both(tmp_path):
+    cpu = torch.device("cpu")
+    expected = "bf16" if training.bf16_supported(cpu) else "fp32"
+    assert training.resolve_precision("auto", cpu) == expected
+    assert training.resolve_precision("fp32", cpu) == "fp32"
+    train(RunConfig(dataset="dsprites", steps=2, batch_size=4), tmp_path / "r", device="cpu")
+    saved = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert saved["config"]["precision"] == "auto" and saved["precision"] == expected
+    assert ckpt.read_run(tmp_path / "r").precision == expected
+
+
+def test_bf16_autocasts_the_network_but_computes_the_loss_in_fp32():
+    torch.manual_seed(0)
+    model = VAE(ModelSpec(channels=1))
+    x = torch.rand(4, 1, 64, 64).round()
+    cfg = RunConfig(dataset="dsprites", steps=1)
+    gen = torch.Generator().manual_seed(0)
+    cast = lambda: training.autocast(torch.device("cpu"), "bf16")  # noqa: E731
+    loss16, recon16, _ = training.step_loss(model, cfg, (x,), 1.0, gen, cast)
+    gen.manual_seed(0)
+    loss32, recon32, _ = training.step_loss(model, cfg, (x,), 1.0, gen)
+    assert loss16.dtype == torch.float32  # the loss is not a bf16 sum over 4,096 pixels
+    assert abs(recon16 - recon32) / recon32 < 0.01  # bf16 network, same loss within 1%
+    loss16.backward()
+    assert all(p.grad.dtype == torch.float32 for p in model.parameters())
+
+
+def test_a_resume_keeps_the_runs_precision(tmp_path):
+    cfg = RunConfig(dataset="dsprites", steps=2, batch_size=4, precision="fp32")
+    train(cfg, tmp_path / "r", device="cpu")
+    with pytest.raises(DrvizError, match="trains in fp32; a resume cannot switch it to bf16") as err:
+        train(replace(cfg, steps=3, precision="bf16"), tmp_path / "r", device="cpu", resume=True)
+    assert "--init-from r" in str(err.value)
+    train(replace(cfg, steps=3, precision="auto"), tmp_path / "r", device="cpu", resume=True)  # auto: the run's own
+    assert ckpt.read_run(tmp_path / "r").step == 3
+
+
+# -- lr schedule --------------------------------------------------------------------------------
+def _flat_loss(monkeypatch):
+    """A loss that never improves (same value every step, gradients still flow)."""
+    real = training.step_loss
+
+    def flat(*args, **kwargs):
+        loss, recon, kl = real(*args, **kwargs)
+        return loss * 0 + 100.0, recon, kl
+
+    monkeypatch.setattr(training, "step_loss", flat)
+
+
+def test_plateau_schedule_halves_the_lr_when_the_loss_stops_improving(tmp_path, monkeypatch):
+    _flat_loss(monkeypatch)
+    cfg = RunConfig(dataset="dsprites", steps=8, batch_size=4, lr=1e-3, lr_schedule="plateau",
+                    plateau_every=2, plateau_patience=0, plateau_factor=0.5)
+    result = train(cfg, tmp_path / "r", device="cpu", log_every=1)
+    # window means at steps 2, 4, 6, 8: the first sets the best; each later one fails to improve
+    assert [row["lr"] for row in result.history] == [1e-3] * 3 + [5e-4] * 2 + [2.5e-4] * 2 + [1.25e-4]
+    constant = train(replace(cfg, lr_schedule="constant"), tmp_path / "c", device="cpu", log_every=1)
+    assert {row["lr"] for row in constant.history} == {1e-3}
+
+
+def test_plateau_schedule_resumes_exactly_from_the_middle_of_a_window(tmp_path):
+    cfg = RunConfig(dataset="dsprites", steps=12, batch_size=4, lr=1e-3, seed=4, lr_schedule="plateau",
+                    plateau_every=4, plateau_patience=0, plateau_factor=0.5, checkpoint_every=100)
+    full = train(cfg, tmp_path / "full", device="cpu", log_every=1)
+    cancel = threading.Event()
+    part = train(cfg, tmp_path / "part", device="cpu", log_every=1, cancel=cancel,
+                 on_progress=lambda p: cancel.set() if p.step == 6 else None)  # 2 steps into the 2nd window
+    assert part.cancelled and part.step == 6
+    resumed = train(cfg, tmp_path / "part", device="cpu", log_every=1, resume=True)
+    assert [r["lr"] for r in resumed.history] == [r["lr"] for r in full.history]
+    assert _same(_weights(tmp_path / "full"), _weights(tmp_path / "part"))
+
+
+# -- branching ----------------------------------------------------------------------------------
+def test_a_continuation_keeps_counting_from_the_source_step_with_new_settings(tmp_path):
+    src = tmp_path / "src"
+    train(RunConfig(dataset="dsprites", steps=4, batch_size=4, beta=4.0), src, device="cpu", log_every=1)
+    cfg = training.continue_config(src, root=tmp_path, steps=7, beta=2.0, lr=1e-4)
+    assert (cfg.init_from, cfg.init_step, cfg.beta, cfg.lr, cfg.steps) == ("src", 4, 2.0, 1e-4, 7)
+    assert cfg.continued and not cfg.is_transfer
+    result = train(cfg, tmp_path / "branch", device="cpu", root=tmp_path, log_every=1)
+    assert [row["step"] for row in result.history] == list(range(1, 8))  # the source's 4 rows, then 5..7
+    info = ckpt.read_run(tmp_path / "branch")
+    assert info.step == 7 and info.notes[0].startswith("continued from src at step 4 (dsprites, beta_vae, beta 4")
+    assert ckpt.lineage(info, tmp_path) == ["src", "branch"]
+    still = train(training.continue_config(src, root=tmp_path, steps=5, lr=1e-12), tmp_path / "still", device="cpu",
+                  root=tmp_path)
+    assert still.step == 5  # one step at lr 1e-12 from the source's weights leaves them in place
+    assert all(torch.allclose(a, b, atol=1e-9) for a, b in zip(_weights(src).values(), _weights(tmp_path / "still").values()))
+    with pytest.raises(DrvizError, match="is at step 4: give --steps above it"):
+        training.continue_config(src, root=tmp_path, steps=4)
+    with pytest.raises(DrvizError, match="keeps the run's dataset"):
+        training.continue_config(src, root=tmp_path, steps=9, dataset="shapes3d")
+    with pytest.raises(DrvizError, match="init_step"):
+        RunConfig(dataset="dsprites", steps=5, init_step=2)
+
+
+def test_cli_resume_reads_the_run_folder_and_names_a_conflicting_setting(tmp_path, capsys):
+    from drviz.cli import main
+
+    out = tmp_path / "r"
+    assert main(["train", "--dataset", "dsprites", "--steps", "2", "--batch-size", "4", "--beta", "2",
+                 "--out", str(out), "--device", "cpu"]) == 0
+    assert main(["train", "--resume", "--out", str(out), "--steps", "3", "--device", "cpu"]) == 0
+    assert ckpt.read_run(out).step == 3 and ckpt.read_run(out).config.beta == 2.0
+    capsys.readouterr()
+    assert main(["train", "--resume", "--out", str(out), "--steps", "4", "--beta", "3", "--device", "cpu"]) == 2
+    assert "beta=3.0 (the run's: 2.0)" in capsys.readouterr().err
+    assert main(["train", "--init-from", str(out), "--steps", "5", "--lr", "1e-4", "--out", str(tmp_path / "b"),
+                 "--device", "cpu"]) == 0
+    branch = ckpt.read_run(tmp_path / "b")
+    assert branch.config.init_step == 3 and branch.config.beta == 2.0 and branch.config.lr == 1e-4

@@ -4,44 +4,65 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
-from drviz.config import METHODS
+from drviz.config import LR_SCHEDULES, METHODS, PRECISIONS
 
 
-def _add_training_args(p: argparse.ArgumentParser, *, source: bool) -> None:
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--batch-size", type=int, default=None if not source else 64)
-    p.add_argument("--lr", type=float, default=5e-4 if source else 1e-4)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--kl-warmup", type=int, default=0, help="steps over which beta ramps up from 0")
-    p.add_argument("--grad-clip", type=float, default=0.0, help="max gradient norm (0: off)")
-    p.add_argument("--checkpoint-every", type=int, default=500)
+# Flags that map onto RunConfig fields. Their argparse default is None ("not given"), so that a
+# resume or a continuation changes only what was asked for; RunConfig holds the real defaults.
+_FIELDS = {"steps": int, "batch_size": int, "lr": float, "seed": int, "kl_warmup": int, "grad_clip": float,
+           "checkpoint_every": int, "precision": str, "lr_schedule": str, "plateau_every": int,
+           "plateau_patience": int, "plateau_factor": float}
+_SOURCE_FIELDS = {"dataset": str, "method": str, "beta": float, "latent_dim": int, "width": int, "k": int}
+
+
+def _add_training_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--steps", type=int, help="total steps the run ends at (default 2000)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="Adam learning rate (train: 5e-4, transfer: 1e-4, the paper's)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--kl-warmup", type=int, help="steps over which beta ramps up from 0")
+    p.add_argument("--grad-clip", type=float, help="max gradient norm (0: off)")
+    p.add_argument("--checkpoint-every", type=int)
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="auto (bf16 autocast where the device supports it, else fp32), fp32 or bf16")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="constant (default) or plateau (reduce-on-plateau)")
+    p.add_argument("--plateau-every", type=int, help="steps per loss window the plateau schedule compares (1000)")
+    p.add_argument("--plateau-patience", type=int, help="windows without improvement before the lr drops (5)")
+    p.add_argument("--plateau-factor", type=float, help="lr multiplier at a plateau (0.5)")
     p.add_argument("--out", help="run folder (default: checkpoints/<generated name>)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last checkpoint (its settings; --steps may extend it)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--progress-file", default=None, help="also write live progress as JSON here (used by the app)")
+
+
+def _given(args, fields: dict) -> dict:
+    return {name: getattr(args, name) for name in fields if getattr(args, name, None) is not None}
 
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a source VAE on a dataset")
     p.add_argument("--dataset", help="dataset name (see `python -m drviz datasets`)")
     p.add_argument("--config", help="a RunConfig JSON file; replaces the other settings (used by the app)")
-    p.add_argument("--method", default="beta_vae", help=f"one of {', '.join(METHODS)}")
-    p.add_argument("--beta", type=float, default=1.0)
-    p.add_argument("--latent-dim", type=int, default=10)
-    p.add_argument("--width", type=int, default=1)
-    p.add_argument("--k", type=int, default=1, help="factors redrawn per weak pair")
-    _add_training_args(p, source=True)
+    p.add_argument("--init-from", help="continue this run's weights under new settings (a branch; fresh optimizer)")
+    p.add_argument("--method", help=f"one of {', '.join(METHODS)} (default beta_vae)")
+    p.add_argument("--beta", type=float, help="KL weight (default 1)")
+    p.add_argument("--latent-dim", type=int, help="default 10")
+    p.add_argument("--width", type=int, help="channel multiplier (default 1)")
+    p.add_argument("--k", type=int, help="factors redrawn per weak pair (default 1)")
+    _add_training_args(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("transfer", help="fine-tune a source run on a target dataset (unsupervised by default)")
     p.add_argument("--source", required=True, help="source run name or folder")
     p.add_argument("--target", required=True, help="target dataset")
-    p.add_argument("--method", default="beta_vae", help="beta_vae (default), or a weak method if the target has labels")
-    p.add_argument("--beta", type=float, default=None, help="default: the source's beta")
-    _add_training_args(p, source=False)
+    p.add_argument("--method", help="beta_vae (default), or a weak method if the target has labels")
+    p.add_argument("--beta", type=float, help="default: the source's beta")
+    _add_training_args(p)
     p.set_defaults(func=cmd_transfer)
 
     p = sub.add_parser("runs", help="list runs with their config and headline numbers")
@@ -85,8 +106,7 @@ def _run(config, args) -> int:
     writer = ProgressWriter(Path(args.progress_file)) if args.progress_file else None
     # SIGTERM (the app's Cancel) and Ctrl+C stop cooperatively: the run saves a checkpoint first.
     cancel = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: cancel.set())
-    signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    previous = {sig: signal.signal(sig, lambda *_: cancel.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def on_progress(p):
         nonlocal bar
@@ -108,6 +128,8 @@ def _run(config, args) -> int:
     finally:
         if bar is not None:
             bar.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if writer:
         writer.finish("cancelled" if result.cancelled else "finished")
     if result.cancelled:
@@ -118,34 +140,45 @@ def _run(config, args) -> int:
     return 0
 
 
+def _resume_config(args):
+    """With --resume: the run folder's own config, with only the flags given changed."""
+    from drviz.checkpoints import read_config
+    from drviz.errors import DrvizError
+
+    if not args.out:
+        raise DrvizError("--resume needs --out RUN_FOLDER (the run to continue)")
+    saved = read_config(Path(args.out))[0]
+    return replace(saved, **_given(args, _FIELDS), **_given(args, _SOURCE_FIELDS))
+
+
 def cmd_train(args) -> int:
     from drviz.config import RunConfig
     from drviz.errors import DrvizError
+    from drviz.training import continue_config
 
+    if args.resume:
+        return _run(_resume_config(args), args)
     if args.config:
         try:
             data = json.loads(Path(args.config).read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise DrvizError(f"cannot read --config {args.config}: {exc}") from None
         return _run(RunConfig.from_json(data), args)
+    given = {**_given(args, _SOURCE_FIELDS), **_given(args, _FIELDS)}
+    if args.init_from:
+        return _run(continue_config(args.init_from, **given), args)
     if not args.dataset:
-        raise DrvizError("give --dataset (or --config FILE)")
-    config = RunConfig(
-        dataset=args.dataset, method=args.method, beta=args.beta, latent_dim=args.latent_dim, width=args.width,
-        steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, k=args.k,
-        kl_warmup=args.kl_warmup, grad_clip=args.grad_clip, checkpoint_every=args.checkpoint_every,
-    )
-    return _run(config, args)
+        raise DrvizError("give --dataset (or --config FILE, or --init-from RUN)")
+    return _run(RunConfig(**given), args)
 
 
 def cmd_transfer(args) -> int:
-    from dataclasses import replace
-
     from drviz.training import transfer_config
 
-    config = transfer_config(args.source, args.target, steps=args.steps, lr=args.lr, method=args.method,
-                             seed=args.seed, batch_size=args.batch_size, beta=args.beta)
-    config = replace(config, kl_warmup=args.kl_warmup, grad_clip=args.grad_clip, checkpoint_every=args.checkpoint_every)
+    if args.resume:
+        return _run(_resume_config(args), args)
+    config = transfer_config(args.source, args.target, method=args.method or "beta_vae", beta=args.beta)
+    config = replace(config, **_given(args, _FIELDS))
     print(f"transfer {args.source} -> {args.target} ({config.method}, beta {config.beta}, lr {config.lr})")
     return _run(config, args)
 
