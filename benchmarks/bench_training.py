@@ -1,13 +1,18 @@
-"""Training and encoding throughput of the real loop, against the machine's matmul ceiling.
+"""Training and encoding throughput of the real loop in fp32 and bf16, against matmul ceilings.
 
-Measures, in one run: float32 matmul GFLOP/s (2048x2048, the ceiling), FLOPs per training image
-(counted by torch's FlopCounterMode on a real forward+backward), steps/s and images/s of
+Measures, in one run: fp32 and bf16 matmul GFLOP/s (2048x2048: each precision's ceiling), FLOPs
+per training image (torch's FlopCounterMode on a real forward+backward), steps/s and images/s of
 ``drviz.training.train`` on real data for beta-VAE and Ada-GVAE (pairs: twice the images per
-step), with and without channels_last, the same step on fixed random tensors ("bare loop": the
-real loop's ratio to it shows what data and bookkeeping cost), and encode images/s (no grad,
-batch 256).
-Prints a table and writes benchmarks/results/training.json. Run on an idle machine:
-    .venv/bin/python benchmarks/bench_training.py [--steps 200] [--threads 2]
+step) in each precision (channels_last, as the trainer uses on a CPU), the same step on fixed
+random tensors ("bare loop": the real loop's ratio to it shows what data and bookkeeping cost),
+the bf16/fp32 ratio, and encode images/s (no grad, batch 256).
+``--quality N`` also trains the same N-step Ada-GVAE run in both precisions and compares the final
+loss (mean of the last 10% of the history) and OMES (alpha 0.5, avg pooling, 8,000 line-sampled
+images): bf16 must not cost quality (issue target: losses within 2%, OMES within 0.05).
+Prints tables and writes benchmarks/results/training.json. Run on an idle machine:
+    .venv/bin/python benchmarks/bench_training.py [--steps 200] [--threads 2] [--quality 3000]
+On a CPU without native bf16 (no AVX512-BF16 / AMX) bf16 is emulated and far slower: the table
+then says why ``precision=auto`` picks fp32 there.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
@@ -32,8 +38,8 @@ from drviz.models import VAE, ModelSpec  # noqa: E402
 OUT = Path(__file__).resolve().parent / "results" / "training.json"
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_gflops(n: int = 2048, repeats: int = 10, dtype=torch.float32) -> float:
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b
     times = []
     for _ in range(repeats):
@@ -55,8 +61,9 @@ def flops_per_training_image(method: str, batch: int = 64) -> float:
     return counter.get_total_flops() / (batch * (2 if cfg.weak else 1))
 
 
-def train_throughput(method: str, steps: int, channels_last: bool) -> dict:
-    cfg = RunConfig(dataset="color_dsprites", method=method, steps=steps, batch_size=64, checkpoint_every=10**6)
+def train_throughput(method: str, steps: int, channels_last: bool, precision: str) -> dict:
+    cfg = RunConfig(dataset="color_dsprites", method=method, steps=steps, batch_size=64, checkpoint_every=10**6,
+                    precision=precision)
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         result = training.train(cfg, Path(tmp) / "r", device="cpu", log_every=10, channels_last=channels_last)
@@ -67,7 +74,7 @@ def train_throughput(method: str, steps: int, channels_last: bool) -> dict:
     return {"images_per_s": img_s, "steps_per_s": img_s / per_step, "wall_s": wall}
 
 
-def bare_loop_throughput(method: str, channels_last: bool, steps: int = 40) -> float:
+def bare_loop_throughput(method: str, channels_last: bool, precision: str, steps: int = 40) -> float:
     """The same model and loss on fixed random tensors: what the real loop would reach if data
     and bookkeeping cost nothing (images/s, median step after warm-up)."""
     cfg = RunConfig(dataset="color_dsprites", method=method, batch_size=64)
@@ -77,10 +84,11 @@ def bare_loop_throughput(method: str, channels_last: bool, steps: int = 40) -> f
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(64, 3, 64, 64).contiguous(memory_format=fmt)
     batch = (x, torch.rand_like(x), torch.zeros(64, dtype=torch.long)) if cfg.weak else (x,)
+    amp = lambda: training.autocast(torch.device("cpu"), precision)  # noqa: E731
     times = []
     for _ in range(steps):
         t = time.perf_counter()
-        loss, _, _ = training.step_loss(model, cfg, batch, 1.0, gen)
+        loss, _, _ = training.step_loss(model, cfg, batch, 1.0, gen, amp)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -101,37 +109,76 @@ def encode_throughput(repeats: int = 5) -> float:
     return 256 / statistics.median(times)
 
 
+def quality(steps: int) -> dict:
+    """The same Ada-GVAE run in fp32 and bf16: final loss and OMES of each."""
+    from drviz.checkpoints import load_run
+    from drviz.evaluation import omes_of
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for precision in ("fp32", "bf16"):
+            cfg = RunConfig(dataset="color_dsprites", method="ada_gvae", beta=4.0, steps=steps, batch_size=64,
+                            seed=0, checkpoint_every=10**6, precision=precision)
+            t = time.perf_counter()
+            result = training.train(cfg, Path(tmp) / precision, device="cpu")
+            tail = result.history[-max(1, len(result.history) // 10):]
+            run = load_run(Path(tmp) / precision, device="cpu")
+            out[precision] = {"final_loss": float(np.mean([r["loss"] for r in tail])),
+                              "omes": omes_of(run.model, "color_dsprites", n=8000).score,
+                              "wall_s": time.perf_counter() - t}
+    out["loss_rel_diff"] = abs(out["bf16"]["final_loss"] - out["fp32"]["final_loss"]) / out["fp32"]["final_loss"]
+    out["omes_diff"] = abs(out["bf16"]["omes"] - out["fp32"]["omes"])
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=200, help="steps per fp32 throughput run")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--quality", type=int, default=0, help="also compare an N-step run in fp32 and bf16")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    ceiling = matmul_gflops()
+    native_bf16 = training.bf16_supported(torch.device("cpu"))
+    ceilings = {"fp32": matmul_gflops(), "bf16": matmul_gflops(dtype=torch.bfloat16)}
     rows = []
     for method in ("beta_vae", "ada_gvae"):
         flops = flops_per_training_image(method)
-        for cl in (True, False):
-            r = train_throughput(method, args.steps, cl)
-            bare = bare_loop_throughput(method, cl)
+        for precision in ("fp32", "bf16"):
+            # Emulated bf16 is ~10x slower: fewer steps keep the bench short, the median rate is the same.
+            steps = args.steps if precision == "fp32" or native_bf16 else max(20, args.steps // 10)
+            r = train_throughput(method, steps, True, precision)
+            bare = bare_loop_throughput(method, True, precision, steps=40 if steps >= 40 else 12)
             achieved = r["images_per_s"] * flops / 1e9
-            rows.append({"method": method, "channels_last": cl, "mflop_per_image": flops / 1e6, **r,
+            rows.append({"method": method, "precision": precision, "mflop_per_image": flops / 1e6, **r,
                          "bare_loop_images_per_s": bare, "real_over_bare": r["images_per_s"] / bare,
-                         "gflops": achieved, "fraction_of_ceiling": achieved / ceiling})
+                         "gflops": achieved, "fraction_of_ceiling": achieved / ceilings[precision]})
     enc = encode_throughput()
+    ratios = {m: next(r for r in rows if r["method"] == m and r["precision"] == "bf16")["steps_per_s"]
+              / next(r for r in rows if r["method"] == m and r["precision"] == "fp32")["steps_per_s"]
+              for m in ("beta_vae", "ada_gvae")}
 
-    print(f"float32 matmul 2048x2048: {ceiling:.1f} GFLOP/s ({args.threads} threads)")
-    print(f"{'method':10} {'ch_last':>7} {'MFLOP/img':>10} {'steps/s':>8} {'img/s':>8} {'bare img/s':>10} "
+    print(f"matmul 2048x2048 ({args.threads} threads): fp32 {ceilings['fp32']:.1f} GFLOP/s, "
+          f"bf16 {ceilings['bf16']:.1f} GFLOP/s; native bf16 on this CPU: {native_bf16} "
+          f"(precision=auto -> {training.resolve_precision('auto', torch.device('cpu'))})")
+    print(f"{'method':10} {'precision':>9} {'MFLOP/img':>10} {'steps/s':>8} {'img/s':>8} {'bare img/s':>10} "
           f"{'real/bare':>9} {'GFLOP/s':>8} {'of ceiling':>10}")
     for r in rows:
-        print(f"{r['method']:10} {str(r['channels_last']):>7} {r['mflop_per_image']:10.1f} {r['steps_per_s']:8.2f} "
+        print(f"{r['method']:10} {r['precision']:>9} {r['mflop_per_image']:10.1f} {r['steps_per_s']:8.2f} "
               f"{r['images_per_s']:8.0f} {r['bare_loop_images_per_s']:10.0f} {r['real_over_bare']:9.0%} "
               f"{r['gflops']:8.1f} {r['fraction_of_ceiling']:10.0%}")
-    print(f"encode (no grad, batch 256): {enc:.0f} images/s")
+    print("bf16 / fp32 steps/s: " + ", ".join(f"{m} {v:.2f}x" for m, v in ratios.items()))
+    print(f"encode (no grad, batch 256, fp32): {enc:.0f} images/s")
+    result = {"threads": args.threads, "steps": args.steps, "native_bf16": native_bf16, "matmul_gflops": ceilings,
+              "training": rows, "bf16_over_fp32": ratios, "encode_images_per_s": enc}
+    if args.quality:
+        q = quality(args.quality)
+        result["quality"] = q
+        print(f"quality, {args.quality}-step Ada-GVAE: final loss fp32 {q['fp32']['final_loss']:.1f} vs bf16 "
+              f"{q['bf16']['final_loss']:.1f} ({q['loss_rel_diff']:.1%} apart); OMES {q['fp32']['omes']:.3f} vs "
+              f"{q['bf16']['omes']:.3f} ({q['omes_diff']:.3f} apart)")
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"threads": args.threads, "steps": args.steps, "matmul_gflops": ceiling,
-                               "training": rows, "encode_images_per_s": enc}, indent=2))
+    OUT.write_text(json.dumps(result, indent=2))
     print(f"wrote {OUT}")
 
 

@@ -92,16 +92,27 @@ def test_shapes3d_colours_and_camera():
 
 
 def test_real_objects_layout():
+    from drviz.data.real_objects import OBJECT_NAMES, coverage
+
     ds = get_dataset("real_objects")
-    # Smallest object, top-left position, black background: the bottom-right corner stays black.
+    # Smallest scale, top-left position (centre 8 px up-left of the frame's), black background.
     img = ds.render(np.array([[o, 0, 0, 0, 0, 0] for o in range(7)]))
     assert img.shape == (7, 3, 64, 64)
-    assert np.all(img[:, :, 40:, 40:] == 0.0)
-    assert np.all(img[:, :, 16:24, 16:24].reshape(7, -1).max(axis=1) > 0.1)  # the object's centre
+    assert np.all(img[:, :, 24:28, 24:28].reshape(7, -1).max(axis=1) > 0.05)  # the object's centre
     # Objects differ from each other; over a texture the corner is the texture, not black.
     assert len({im.tobytes() for im in img}) == 7
-    tex = ds.render(np.array([[0, 0, 0, 0, 0, b] for b in range(4)]))
-    assert tex[0, :, 60, 60].max() == 0 and tex[1:, :, 60, 60].max(axis=1).min() > 0.05
+    tex = ds.render(np.array([[5, 0, 0, 9, 9, b] for b in range(4)]))  # the coin, bottom-right: top-left corner free
+    assert tex[0, :, 1, 1].max() == 0 and tex[1:, :, 1, 1].max(axis=1).min() > 0.05
+    # Coil-100 framing: at the middle scales every object but the thin rocket covers 1/3 to 2/3
+    # of the frame, and a larger scale always covers more.
+    for o, name in enumerate(OBJECT_NAMES):
+        cover = [coverage(o, s) for s in range(6)]
+        assert np.all(np.diff(cover) > 0), name
+        if name != "rocket":
+            assert 0.28 <= cover[2] and cover[3] <= 0.67, (name, cover)
+    # The largest object at an extreme position reaches past the frame and is cropped.
+    big = ds.render(np.array([[1, 0, 5, 0, 0, 0]]))[0]
+    assert big[:, 0, :].max() > 0.05 or big[:, :, 0].max() > 0.05
 
 
 def test_lfw_faces_are_the_100_faces_unlabelled():

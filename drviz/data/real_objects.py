@@ -12,10 +12,18 @@ are skimage's brick, grass and gravel photographs, lightly tinted.
 FoVs: object 7 x rotation 16 (0..337.5 degrees, counter-clockwise) x scale 6 x posX 10 x posY 10
 x background 4 (black, brick, grass, gravel) = 268,800 combinations, 64x64 RGB.
 
-Speed: like ``dsprites.py``, every (object, rotation, scale) sprite is resampled once (4x4
-supersampled, premultiplied alpha) into a 40x40 RGBA template, about 1 s for all 672 and 17 MB,
-built on first use and kept in memory. Rendering a batch is a background gather plus one
-gather/scatter of the template windows, with no per-sample Python.
+Framing follows Coil-100 (the paper's real target): the object is the subject, not a speck on a
+background. Each object's largest size is set by its mask's area: it covers about 2/3 of the frame
+at the largest scale (radius, the farthest mask pixel from the centroid, between 30 and 40 px), and
+the scales shrink the radius to 0.6x, so every object but the thin rocket covers a third to two
+thirds of the frame at the middle scales. The centre moves at most 8 px from the frame's centre,
+and whatever passes the frame's edge is cropped, as a camera would.
+
+Speed: like ``dsprites.py``, every (object, rotation, scale) sprite is resampled once (2x2
+supersampled, premultiplied alpha) into an 80x80 RGBA template, a few seconds for all 672 and
+69 MB, built on first use and kept in memory. Rendering a batch is one gather/scatter of the
+template windows into a 96x96 canvas (a template plus the 16 px its corner can move), cropped to
+the central 64x64: no per-sample Python.
 """
 
 from __future__ import annotations
@@ -27,15 +35,18 @@ import numpy as np
 
 from drviz.data.base import IMAGE_SIZE, GroundTruthDataset
 
-TEMPLATE = 40  # template side in pixels: an object of radius R_MAX fits at any rotation
-R_MAX = 19.5  # object radius (max distance of its mask from its centroid) at scale index 5
-SUPERSAMPLE = 4
+TEMPLATE = 80  # template side in pixels: an object of radius R_MAX fits at any rotation
+R_MIN, R_MAX = 30.0, 40.0  # bounds of an object's radius at scale index 5
+COVER = 0.66  # fraction of the frame an object's mask covers at scale index 5 (within the radius bounds)
+SUPERSAMPLE = 2
 ROTATIONS = np.arange(16) * 22.5  # degrees, counter-clockwise
-SCALES = np.linspace(0.55, 1.0, 6)  # radius as a fraction of R_MAX: 10.7 .. 19.5 px
+SCALES = np.linspace(0.6, 1.0, 6)  # radius as a fraction of the object's largest radius
 N_POS = 10
-# Top-left corner of the template for each position index: 0..24 px, so the object's centre
-# moves from 20 to 44 px.
-OFFSETS = np.round(np.arange(N_POS) * (IMAGE_SIZE - TEMPLATE) / (N_POS - 1)).astype(np.int64)
+SHIFT = 8  # the object's centre moves at most this many px from the frame's centre
+CANVAS = TEMPLATE + 2 * SHIFT  # rendering canvas; the frame is its central 64x64
+FRAME = (CANVAS - IMAGE_SIZE) // 2  # the frame's first row / column in the canvas
+# Top-left corner of the template in the canvas for each position index: 0..16 px.
+OFFSETS = np.round(np.linspace(0, 2 * SHIFT, N_POS)).astype(np.int64)
 BACKGROUNDS = ("black", "brick", "grass", "gravel")
 # Tints for the grey texture photographs (brick reddish, grass green, gravel neutral).
 _TINTS = {"brick": (0.85, 0.5, 0.4), "grass": (0.45, 0.7, 0.3), "gravel": (0.7, 0.68, 0.62)}
@@ -148,8 +159,10 @@ def _object_templates(spec: ObjectSpec) -> np.ndarray:
     ys, xs = np.nonzero(alpha > 0.5)
     cy, cx = ys.mean(), xs.mean()
     radius = np.sqrt((ys - cy) ** 2 + (xs - cx) ** 2).max()
+    # The largest on-screen radius at which the mask covers COVER of the frame (area grows as r^2).
+    target = float(np.clip(np.sqrt(COVER * IMAGE_SIZE**2 * radius**2 / alpha.sum()), R_MIN, R_MAX))
     # Pre-shrink (anti-aliased) so the final resampling never minifies by more than ~2x.
-    factor = min(1.0, R_MAX * SUPERSAMPLE / radius)
+    factor = min(1.0, target * SUPERSAMPLE / radius)
     if factor < 1.0:
         rgba = rescale(rgba, factor, anti_aliasing=True, channel_axis=2, order=1).astype(np.float32)
         cy, cx, radius = cy * factor, cx * factor, radius * factor
@@ -157,7 +170,7 @@ def _object_templates(spec: ObjectSpec) -> np.ndarray:
     c = np.arange(n) + 0.5 - n / 2  # supersampled pixel centres relative to the template centre
     vv, uu = np.meshgrid(c, c, indexing="ij")  # vv: down, uu: right
     theta = np.deg2rad(ROTATIONS)[:, None, None, None]
-    zoom = (radius / (SCALES * R_MAX * SUPERSAMPLE))[None, :, None, None]
+    zoom = (radius / (SCALES * target * SUPERSAMPLE))[None, :, None, None]
     # Inverse map of a counter-clockwise rotation on screen (y axis points down).
     cos, sin = np.cos(theta), np.sin(theta)
     src_x = cx + zoom * (cos * uu - sin * vv)
@@ -182,22 +195,23 @@ def object_templates() -> tuple[np.ndarray, np.ndarray]:
 
 @lru_cache(maxsize=1)
 def background_images() -> np.ndarray:
-    """(4, 3, 64*64) float32: black, then 64x64 patches of the tinted texture photographs."""
+    """(4, 3, CANVAS*CANVAS) float32: black, then canvas-sized patches of the tinted texture photographs."""
     import skimage.data
     from skimage.transform import resize
 
-    out = np.zeros((len(BACKGROUNDS), 3, IMAGE_SIZE * IMAGE_SIZE), np.float32)
+    out = np.zeros((len(BACKGROUNDS), 3, CANVAS * CANVAS), np.float32)
+    lo = (128 - CANVAS) // 2
     for i, name in enumerate(BACKGROUNDS[1:], start=1):
         tex = np.asarray(getattr(skimage.data, name)(), dtype=np.float32) / 255.0
         # 512 -> 128 keeps the texture's grain visible at 64x64; take the central patch.
-        small = resize(tex, (128, 128), anti_aliasing=True)[32:96, 32:96]
+        small = resize(tex, (128, 128), anti_aliasing=True)[lo:lo + CANVAS, lo:lo + CANVAS]
         small = 0.15 + 0.7 * (small - small.min()) / max(float(small.max() - small.min()), 1e-6)
         out[i] = np.asarray(_TINTS[name], np.float32)[:, None] * small.ravel()[None, :]
     return out
 
 
-# Flat offsets of a template's pixels inside a 64x64 canvas.
-_PATTERN = (np.arange(TEMPLATE)[:, None] * IMAGE_SIZE + np.arange(TEMPLATE)[None, :]).ravel()
+# Flat offsets of a template's pixels inside the canvas.
+_PATTERN = (np.arange(TEMPLATE)[:, None] * CANVAS + np.arange(TEMPLATE)[None, :]).ravel()
 
 
 class RealObjects(GroundTruthDataset):
@@ -219,9 +233,9 @@ class RealObjects(GroundTruthDataset):
         n = len(f)
         rgb_t, alpha_t = object_templates()
         tid = (f[:, 0] * len(ROTATIONS) + f[:, 1]) * len(SCALES) + f[:, 2]
-        npix = IMAGE_SIZE * IMAGE_SIZE
-        out = background_images()[f[:, 5]]  # fancy indexing: a fresh (n, 3, 4096) array
-        corner = OFFSETS[f[:, 4]] * IMAGE_SIZE + OFFSETS[f[:, 3]]
+        npix = CANVAS * CANVAS
+        out = background_images()[f[:, 5]]  # fancy indexing: a fresh (n, 3, CANVAS^2) array
+        corner = OFFSETS[f[:, 4]] * CANVAS + OFFSETS[f[:, 3]]
         # (n, 3, T*T) flat indices of each template window, per channel.
         base = (np.arange(n, dtype=np.int64) * 3)[:, None] + np.arange(3)[None, :]
         idx = (base * npix + corner[:, None])[:, :, None] + _PATTERN[None, None, :]
@@ -230,4 +244,13 @@ class RealObjects(GroundTruthDataset):
         under *= 1.0 - alpha_t[tid][:, None, :]
         under += rgb_t[tid]
         flat[idx] = under
-        return out.reshape(n, 3, IMAGE_SIZE, IMAGE_SIZE)
+        frame = slice(FRAME, FRAME + IMAGE_SIZE)
+        return np.ascontiguousarray(out.reshape(n, 3, CANVAS, CANVAS)[:, :, frame, frame])
+
+
+def coverage(obj: int, scale: int) -> float:
+    """Fraction of the frame an object covers, averaged over rotations (its whole template's
+    alpha: what a frame large enough to hold it would show)."""
+    _, alpha = object_templates()
+    tid = (obj * len(ROTATIONS) + np.arange(len(ROTATIONS))) * len(SCALES) + scale
+    return float(alpha[tid].sum(axis=1).mean() / (IMAGE_SIZE * IMAGE_SIZE))
