@@ -98,7 +98,8 @@ def runs_table(infos: Sequence[RunInfo], root: Path | None = None) -> pd.DataFra
 
 
 def _rounded(v, digits: int = 4):
-    return round(float(v), digits) if isinstance(v, (int, float)) and np.isfinite(v) else None
+    """``v`` rounded for a table (+ 0.0: a value that rounds to zero never shows as -0.0), None if not finite."""
+    return round(float(v), digits) + 0.0 if isinstance(v, (int, float)) and np.isfinite(v) else None
 
 
 def headline_scores(metrics: dict | None) -> dict[str, float]:

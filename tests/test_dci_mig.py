@@ -172,3 +172,64 @@ def test_mig_is_fast():
     t = time.perf_counter()
     compute_mig(z, f)
     assert time.perf_counter() - t < 1.0
+
+
+# -- degenerate dims (issue 12, section 1): a dim that cannot hold 20 finite bins is one bin ----------
+def issue_table(dead: np.ndarray | float, n: int = 400, seed: int = 0):
+    """The issue's input: FoVs of sizes 4, 5, 6 drawn uniformly, dims 0-2 = the FoVs plus small
+    noise, dim 3 = ``dead`` (a constant or per-row values)."""
+    rng = np.random.default_rng(seed)
+    f = np.stack([rng.integers(0, s, n) for s in (4, 5, 6)], axis=1)
+    z = np.c_[f + 0.05 * rng.normal(size=f.shape), np.broadcast_to(dead, (n,))]
+    return z, f
+
+
+def sklearn_mig(z: np.ndarray, f: np.ndarray, one_bin: set[int]) -> float:
+    """disentanglement_lib's MIG from numpy's bins and sklearn's mutual information; the dims in
+    ``one_bin`` are a single bin."""
+    codes = [np.zeros(len(z), np.int64) if d in one_bin else np.digitize(z[:, d], np.histogram(z[:, d], 20)[1][:-1])
+             for d in range(z.shape[1])]
+    mi = np.array([[mutual_info_score(c, f[:, j]) for j in range(f.shape[1])] for c in codes])
+    h = np.array([mutual_info_score(f[:, j], f[:, j]) for j in range(f.shape[1])])
+    top = np.sort(mi, axis=0)[::-1]
+    return float(np.mean((top[0] - top[1]) / h))
+
+
+ROUNDING = np.where(np.random.default_rng(1).random(400) < 0.5, 0.1 + 0.2, 0.3)  # 0.30000000000000004 or 0.3
+
+
+@pytest.mark.parametrize("dead", [1e16, float(np.float32(1e16)), 1e300, -1e300, ROUNDING],
+                         ids=["1e16", "1e16-float32", "1e300", "-1e300", "0.1+0.2-vs-0.3"])
+def test_mig_dim_that_cannot_hold_the_bins_is_one_bin(dead):
+    z, f = issue_table(dead)
+    with pytest.raises(ValueError, match="Too many bins|not finite"):  # what disentanglement_lib's binning does
+        np.histogram(z[:, 3], 20)
+    res = compute_mig(z, f)
+    zero = z.copy()
+    zero[:, 3] = 0.0
+    expected = sklearn_mig(z, f, one_bin={3})
+    assert res.mig == pytest.approx(expected, abs=1e-12)
+    assert res.mig == pytest.approx(compute_mig(zero, f).mig, abs=1e-12)
+    assert res.mig == pytest.approx(sklearn_mig(zero, f, one_bin=set()), abs=1e-12)
+    np.testing.assert_array_equal(res.mi_matrix[3], 0.0)  # no information
+    assert (discretize(z)[:, 3] == 1).all()
+
+
+def test_discretize_is_numpys_binning_bit_for_bit():
+    rng = np.random.default_rng(0)
+    # ordinary codes, a range wider than the largest float, and tiny values near the subnormals
+    z = np.c_[rng.normal(size=(500, 2)), 1.5e308 * rng.uniform(-1, 1, 500), 1e-300 * rng.normal(size=500)]
+    codes = discretize(z)
+    for d in (0, 1, 3):
+        np.testing.assert_array_equal(codes[:, d], np.digitize(z[:, d], np.histogram(z[:, d], 20)[1][:-1]))
+    # numpy cannot bin dim 2 (its range overflows); halving it (exact) keeps every bin
+    np.testing.assert_array_equal(codes[:, 2], np.digitize(z[:, 2] / 2, np.histogram(z[:, 2] / 2, 20)[1][:-1]))
+    assert len(np.unique(codes[:, 2])) == 20
+
+
+def test_entropy_and_mig_are_never_negative_zero():
+    f = np.c_[grid((4, 5)), np.zeros(20, np.int64)]  # FoV 2 takes a single value: entropy 0
+    res = compute_mig(f[:, :2].astype(float), f)
+    assert res.entropy[2] == 0.0 and not np.signbit(res.entropy[2])
+    assert not np.signbit(res.mi_matrix).any() and not np.signbit(res.per_factor[:2]).any()
+

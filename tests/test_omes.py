@@ -409,3 +409,55 @@ def test_lines_when_label_codes_overflow_int64():
     assert len(a) == 800  # 400 lines of 2 points, each pair used twice
     diff = f[a] != f[b]
     assert diff[:, 2].all() and not np.delete(diff, 2, axis=1).any()
+
+
+# -- degenerate dims (issue 12, section 1) ------------------------------------------------------------
+ROUNDING = np.where(np.random.default_rng(1).random(400) < 0.5, 0.1 + 0.2, 0.3)  # 0.30000000000000004 or 0.3
+
+
+def issue_table(dead, n: int = 400, seed: int = 0):
+    """FoVs of sizes 4, 5, 6 drawn uniformly, dims 0-2 = the FoVs plus small noise, dim 3 = ``dead``."""
+    rng = np.random.default_rng(seed)
+    f = np.stack([rng.integers(0, s, n) for s in (4, 5, 6)], axis=1)
+    return np.c_[f + 0.05 * rng.normal(size=f.shape), np.broadcast_to(dead, (n,))], f
+
+
+@pytest.mark.parametrize("dead", [1e16, float(np.float32(1e16)), 1e300, -1e300, ROUNDING],
+                         ids=["1e16", "1e16-float32", "1e300", "-1e300", "0.1+0.2-vs-0.3"])
+@pytest.mark.parametrize("estimator", ["sampled", "expected"])
+def test_dead_dim_of_any_magnitude_is_inactive_and_scores_as_a_zero_dim(dead, estimator):
+    z, f = issue_table(dead)
+    zero = z.copy()
+    zero[:, 3] = 0.0
+    assoc, ref = association_matrix(z, f, estimator=estimator), association_matrix(zero, f, estimator=estimator)
+    assert assoc.inactive_dims == ref.inactive_dims == (3,)  # std 0: 1e300's mean overflowed into NaN "std"
+    np.testing.assert_array_equal(assoc.matrix[:3], ref.matrix[:3])
+    assert assoc.column_reasons == (None, None, None)
+    res, expected = omes_components(assoc), omes_components(ref)
+    assert res.dims == expected.dims == (0, 1, 2)
+    for pooling in ("avg", "max"):
+        assert res.score(0.5, pooling) == expected.score(0.5, pooling)
+
+
+def test_correlations_are_exact_under_power_of_two_scaling():
+    """Pearson's r ignores scale; scaling by 2^k is exact in floating point, so A must not change by
+    a bit, even where the raw sums of squares overflow (2^1000: the dims used to come out NaN)."""
+    z, f = issue_table(0.0)
+    z = z[:, :3]
+    ref = association_matrix(z, f)
+    for k in (10, 500, 1000):
+        scaled = association_matrix(z * 2.0**k, f)
+        np.testing.assert_array_equal(scaled.matrix, ref.matrix)
+        assert scaled.inactive_dims == () and scaled.column_reasons == ref.column_reasons
+    pairs = [(z[a], z[b]) for a, b in table_pairs(f)]
+    ref = association_from_pairs(pairs)
+    big = association_from_pairs([(a * 2.0**1000, b * 2.0**1000) for a, b in pairs])
+    np.testing.assert_array_equal(big.matrix, ref.matrix)
+
+
+def test_inactive_test_measures_the_spread_not_the_magnitude():
+    rng = np.random.default_rng(0)
+    z = np.c_[np.full(1000, 1e300), 1e16 + 4 * rng.normal(size=1000), 1e16 + 0.01 * rng.normal(size=1000)]
+    # dim 0: constant (its raw mean overflows); dim 1: std 4 around 1e16 (float64 steps of 2 there);
+    # dim 2: a variation below float64's resolution at 1e16, so every stored value is 1e16
+    assert inactive_dims(z).tolist() == [True, False, True]

@@ -11,6 +11,10 @@ What differs: the mutual information of all dims and FoVs comes from one conting
 pair with ``np.bincount`` (vectorised; equal to sklearn's value); arrays are (samples, dims); a
 single-valued FoV (H = 0, a division by zero in disentanglement_lib) is not measurable and left
 out of the mean; with a single dim the gap is its MI (no runner-up); rows with NaN/inf are dropped.
+A dim whose range cannot hold 20 finite equal-width bins (a constant such as 1e16, or values that
+differ only by float rounding: ``np.histogram`` raises "Too many bins for data range" on both) is
+one bin and carries no information (``drviz.metrics.numerics``); every other dim gets exactly
+disentanglement_lib's bins. Entropies and mutual information are never -0.
 """
 
 from __future__ import annotations
@@ -21,8 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from drviz.errors import DrvizError
-
-N_BINS = 20
+from drviz.metrics.numerics import N_BINS, bin_edges, nonneg
 
 
 @dataclass(frozen=True)
@@ -58,12 +61,15 @@ class MIGResult:
 
 def discretize(z: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:
     """(N, D) int64 bin indices in 1..n_bins, per dim over its own range (disentanglement_lib's
-    ``_histogram_discretize``: ``np.digitize`` on ``np.histogram`` edges without the last)."""
+    ``_histogram_discretize``: ``np.digitize`` on ``np.histogram`` edges without the last).
+
+    A dim whose range cannot hold ``n_bins`` finite bins is all in bin 1 (one bin)."""
     z = np.asarray(z, np.float64)
-    out = np.empty(z.shape, np.int64)
+    out = np.ones(z.shape, np.int64)
     for d in range(z.shape[1]):  # D columns, never rows
-        edges = np.histogram(z[:, d], n_bins)[1][:-1]
-        out[:, d] = np.digitize(z[:, d], edges)
+        edges = bin_edges(z[:, d], n_bins)
+        if edges is not None:
+            out[:, d] = np.digitize(z[:, d], edges[:-1])
     return out
 
 
@@ -87,7 +93,7 @@ def _mi_from_counts(c: np.ndarray) -> float:
     px = pxy.sum(axis=1, keepdims=True)
     py = pxy.sum(axis=0, keepdims=True)
     nz = pxy > 0
-    return max(float(np.sum(pxy[nz] * (np.log(pxy[nz]) - np.log((px @ py)[nz])))), 0.0)
+    return nonneg(np.sum(pxy[nz] * (np.log(pxy[nz]) - np.log((px @ py)[nz]))))
 
 
 def mutual_info_matrix(codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
@@ -108,7 +114,7 @@ def entropies(factors: np.ndarray) -> np.ndarray:
     for j in range(factors.shape[1]):
         p = np.bincount(_codes(factors[:, j])[0]) / len(factors) if len(factors) else np.zeros(1)
         p = p[p > 0]
-        out[j] = float(-(p * np.log(p)).sum())
+        out[j] = nonneg(-(p * np.log(p)).sum())
     return out
 
 
@@ -136,7 +142,7 @@ def compute_mig(z: np.ndarray, factors: np.ndarray, *, factor_names: Sequence[st
                     for j in range(k))
     per = np.full(k, np.nan)
     meas = np.array([r is None for r in reasons])
-    per[meas] = gap[meas] / h[meas]
+    per[meas] = np.maximum(gap[meas] / h[meas], 0.0) + 0.0
     score = float(np.mean(per[meas])) if meas.any() else None
     return MIGResult(score, per, m, h, names, tuple(bool(x) for x in meas), reasons)
 

@@ -51,6 +51,11 @@ What differs:
   of every OS (K counts the computable FoVs); an all-zero column stays in. **The averaged OMES is
   the mean over measurable FoVs** (None when there is none). Rows with NaN/inf are dropped (and
   dims that are mostly non-finite are treated as inactive), and the result says so.
+- degenerate magnitudes: the inactive test takes each dim's std from one of its rows (std is
+  shift-invariant), so a dead dim of any magnitude (a constant 1e16 or 1e300, whose raw mean rounds
+  or overflows into a noise or NaN "std") reads 0; correlations use each dim scaled by an exact
+  power of two (``drviz.metrics.numerics.pow2_scale``), so sums of squares stay finite at any
+  magnitude and r does not change by a bit.
 
 Ceiling: a dim that encodes an n-valued FoV perfectly gets A close to 1 - 1/(n - 1) (the pearson
 correlation of two distinct uniformly drawn values is -1/(n - 1)), so a binary FoV is invisible
@@ -68,6 +73,7 @@ from typing import Literal
 import numpy as np
 
 from drviz.errors import DrvizError
+from drviz.metrics.numerics import pow2_scale
 
 MAX_PAIRS = 100_000
 AUTO_PAIRS = 50_000  # default: average draws until about this many pairs ...
@@ -219,7 +225,7 @@ class OMESComponents:
         idx = self._measurable_idx
         if idx.size == 0:
             return None
-        return round(float(np.mean(self.omes_vector(alpha, pooling)[idx])), 4)
+        return round(float(np.mean(self.omes_vector(alpha, pooling)[idx])), 4) + 0.0  # never -0.0
 
     def omes(self, alpha: float = 0.5, pooling: Pooling = "avg") -> OMESResult:
         """The full typed result at (alpha, pooling): the cheap, per-slider-move step."""
@@ -239,7 +245,7 @@ class OMESComponents:
                 self.reasons[f],
             ))
         idx = self._measurable_idx
-        score = round(float(np.mean(vec[idx])), 4) if idx.size else None
+        score = round(float(np.mean(vec[idx])), 4) + 0.0 if idx.size else None  # + 0.0: never -0.0
         return OMESResult(float(alpha), pooling, score, tuple(factors))
 
     def to_json(self, alpha: float = 0.5, pooling: Pooling = "avg") -> dict:
@@ -327,7 +333,13 @@ def inactive_dims(z: np.ndarray, rng: np.random.Generator | int | None = 0, *,
     if len(z) < 2:
         return np.ones(z.shape[1], bool)
     rows = _as_rng(rng).integers(0, len(z), size=n_eval)
-    return z[rows].std(axis=0, ddof=1) < threshold
+    x = z[rows]
+    # std is shift-invariant: measured from one of the rows, a constant 1e16 or 1e300 has std 0
+    # (from the raw values its mean rounds or overflows, and the "std" is noise or NaN); a spread
+    # too wide for float64 gives inf or NaN: active, as it is.
+    with np.errstate(over="ignore", invalid="ignore"):
+        std = (x - x[0]).std(axis=0, ddof=1)
+    return std < threshold
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,7 +536,10 @@ def association_matrix(
         z, factors = z[rows_ok], factors[rows_ok]
     zc = np.where(np.isfinite(z), z, 0.0) if bad_dims.any() else z
     inactive = inactive_dims(zc, rng, n_eval=n_activity, threshold=threshold) | bad_dims
-    zc = zc - zc.mean(axis=0) if len(zc) else zc  # correlations ignore shifts; centring keeps sums small
+    # Correlations ignore shifts and scales: an exact power of two per dim keeps the sums of
+    # squares finite for any magnitude (1e300) without changing a bit of r; centring keeps them small.
+    zc = zc * pow2_scale(zc) if len(zc) else zc
+    zc = zc - zc.mean(axis=0) if len(zc) else zc
     zt = np.ascontiguousarray(zc.T)  # dims first: contiguous gathers and reductions per dim
 
     n_dims, n_factors = z.shape[1], factors.shape[1]
@@ -620,6 +635,8 @@ def association_from_pairs(
             sel = rng.choice(len(a), size=max_pairs, replace=False)
             a, b = a[sel], b[sel]
         if len(a) >= 2:
+            scale = pow2_scale(np.concatenate([a, b]))  # exact: r unchanged, squares finite
+            a, b = a * scale, b * scale
             centre = (a.mean(axis=0) + b.mean(axis=0)) / 2
             col, const = _one_minus_abs_pearson(np.ascontiguousarray((a - centre).T), np.ascontiguousarray((b - centre).T))
             const |= (np.ptp(a, axis=0) == 0) & (np.ptp(b, axis=0) == 0)
