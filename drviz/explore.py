@@ -13,6 +13,7 @@ which is all the alpha slider triggers.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import tempfile
 from collections.abc import Callable, Sequence
@@ -204,8 +205,12 @@ def representation(model, dataset: str, n: int = DEFAULT_N, seed: int = 0,
 
 
 def omes_of(rep: Representation, seed: int = 0) -> OMESComponents:
-    """The alpha-independent OMES components of a representation (the expensive step)."""
+    """The alpha-independent OMES components of a representation (the expensive step). What
+    reading its files changed (``rep.notes``: a dropped index column) leads the matrix's notes,
+    which the explorer shows under the heatmap."""
     assoc = association_matrix(rep.mean, rep.factors, factor_names=rep.factor_names, rng=seed)
+    if rep.notes:
+        assoc = dataclasses.replace(assoc, notes=tuple(rep.notes) + assoc.notes)
     return omes_components(assoc)
 
 

@@ -5,7 +5,9 @@ transfer_disentanglement, ``example/``) holds
 - ``representations.npz`` with arrays ``mean`` (N, D) (the encoder means) and ``sampled`` (N, D)
   (one draw from each posterior);
 - ``classes.csv`` with one column per FoV, one row per sample (the reference writes the labels as
-  floats such as ``9.0``; integer-valued floats are accepted).
+  floats such as ``9.0``; integer-valued floats are accepted). It is read by
+  ``drviz.data.labels.read_labels_table``, the reader of every labels table: pandas' index column
+  is dropped with a notice (``Representation.notes``), an all-distinct column is refused.
 
 ``encode_factors`` renders factor rows with a dataset and encodes them with a model; it is the only
 place here that touches torch (imported inside the function, so the loaders stay light).
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from drviz.atomic import atomic_write_bytes
+from drviz.data.labels import read_labels_table
 from drviz.errors import DrvizError
 from drviz.imaging import match_channels
 
@@ -40,6 +43,7 @@ class Representation:
         factors: (N, K) int64 labels.
         factor_names: K FoV names, in column order.
         description: how the rows were chosen (free text, may be empty).
+        notes: one line each, what reading the files changed (e.g. an index column dropped).
     """
 
     mean: np.ndarray
@@ -47,6 +51,7 @@ class Representation:
     factors: np.ndarray
     factor_names: tuple[str, ...]
     description: str = ""
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self):
         mean = np.asarray(self.mean)
@@ -86,10 +91,9 @@ class Representation:
 def load_representation(path: str | Path) -> Representation:
     """Read a folder with ``representations.npz`` and ``classes.csv`` (the reference format).
 
-    Every problem with the files raises a one-line ``DrvizError``.
+    Every problem with the files raises a one-line ``DrvizError``; what the labels reader noticed
+    (an index column it dropped) is in the result's ``notes``.
     """
-    import pandas as pd
-
     folder = Path(path)
     if not folder.is_dir():
         raise DrvizError(f"{folder} is not a folder; expected one with {REPRESENTATIONS_FILE} and {CLASSES_FILE}")
@@ -110,16 +114,10 @@ def load_representation(path: str | Path) -> Representation:
     if sampled is not None and sampled.shape != mean.shape:
         raise DrvizError(f"'sampled' has shape {sampled.shape} but 'mean' has {mean.shape}")
 
-    try:
-        table = pd.read_csv(csv_path)
-    except Exception as exc:  # noqa: BLE001 - empty or malformed CSV
-        raise DrvizError(f"cannot read {csv_path.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-    if table.shape[1] == 0:
-        raise DrvizError(f"{csv_path.name} has no columns; expected one column per FoV")
-    factors = _check_labels(table, csv_path.name)
-    if len(factors) != len(mean):
-        raise DrvizError(f"{csv_path.name} has {len(factors)} rows but {npz_path.name} has {len(mean)}")
-    return Representation(mean, sampled, factors, tuple(str(c) for c in table.columns))
+    table = read_labels_table(csv_path)
+    if table.n_rows != len(mean):
+        raise DrvizError(f"{csv_path.name} has {table.n_rows} rows but {npz_path.name} has {len(mean)}")
+    return Representation(mean, sampled, table.values, table.names, notes=table.notes)
 
 
 def _check_codes(arr: np.ndarray, name: str) -> np.ndarray:
@@ -130,31 +128,6 @@ def _check_codes(arr: np.ndarray, name: str) -> np.ndarray:
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise DrvizError(f"'{name}' must hold real numbers; got dtype {arr.dtype}")
     return arr.astype(np.float32, copy=False)
-
-
-def _check_labels(table, name: str) -> np.ndarray:
-    import pandas as pd
-
-    for col in table.columns:
-        if not pd.api.types.is_numeric_dtype(table[col]) or pd.api.types.is_bool_dtype(table[col]):
-            bad = next((v for v in table[col] if not _is_number(v)), table[col].iloc[0] if len(table) else "")
-            raise DrvizError(f"{name}: column {col!r} is not numeric (e.g. {bad!r}); labels must be integers")
-    values = table.to_numpy(dtype=np.float64)
-    if not np.all(np.isfinite(values)):
-        r, c = np.argwhere(~np.isfinite(values))[0]
-        raise DrvizError(f"{name}: missing or non-finite label in row {r + 1}, column {table.columns[c]!r}")
-    if np.any(values != np.round(values)):
-        r, c = np.argwhere(values != np.round(values))[0]
-        raise DrvizError(f"{name}: label {values[r, c]} in row {r + 1}, column {table.columns[c]!r} is not an integer")
-    return values.astype(np.int64)
-
-
-def _is_number(v) -> bool:
-    try:
-        float(v)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def save_representation(rep: Representation, path: str | Path) -> Path:

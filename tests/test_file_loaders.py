@@ -174,13 +174,16 @@ def test_unlabelled_folder_and_crop(tmp_path):
     "csv, message",
     [
         ("file,a\nimg0.png,1\nmissing.png,2\n", r"1 listed file\(s\) are not in .* \(first: missing.png\)"),
-        ("file,a\nimg0.png,1\nimg1.png,x\n", r"label 'x' in column 'a' on line 3 is not an integer"),
+        ("file,a\nimg0.png,1\nimg1.png,x\n", r"column 'a' is not numeric \('x' on line 3\)"),
         ("file,a\nimg0.png,1.5\n", r"label '1.5' in column 'a' on line 2 is not an integer"),
         ("file,a,b\nimg0.png,1,\n", r"missing label in column 'b' on line 2"),
+        ("file,a\nimg0.png,1\n\nimg1.png,\n", r"missing label in column 'a' on line 4"),  # blank line 3
         ("name,a\nimg0.png,1\n", r"no 'file' column \(header is name, a\)"),
         ("file\nimg0.png\n", "no FoV columns besides 'file'"),
+        ("file,a,a\nimg0.png,1,2\n", "two columns are named 'a'"),
         ("file,a\nimg0.png,1\nimg0.png,2\n", "file 'img0.png' is listed twice"),
-        ("file,a\nimg0.png\n", "line 2 has 1 fields, the header has 2"),
+        ("file,a\nimg0.png\n", "missing label in column 'a' on line 2"),
+        ("file,a\nimg0.png,1\nimg1.png,2,3\n", "line 3 has 3 fields, the header has 2"),
         ("file,a\n", "has a header but no rows"),
     ],
 )
@@ -208,3 +211,28 @@ def test_bad_folders(tmp_path):
     (broken / "img5.png").write_bytes(b"not a png")
     with pytest.raises(DrvizError, match="cannot read image img5.png"):
         load_image_folder(broken)
+
+
+# -- labels.csv as pandas writes it (issue 12, section 2): the same reader as classes.csv -----------
+def test_labels_csv_with_pandas_index_is_read_as_without_it(tmp_path):
+    import pandas as pd
+
+    df = pd.DataFrame({"file": [f"img{i}.png" for i in range(4)], "light": [10, 20, 10, 20], "pose": [-1, -1, 5, 5]})
+    clean = load_image_folder(write_folder(tmp_path / "clean", csv=df.to_csv(index=False)))
+    ds = load_image_folder(write_folder(tmp_path / "pandas", csv=df.to_csv()))  # index=True: pandas' default
+    assert ds.factor_names == clean.factor_names == ("light", "pose")
+    np.testing.assert_array_equal(ds.labels, clean.labels)
+    assert clean.notes == () and len(ds.notes) == 1
+    assert ds.notes[0].startswith("labels.csv: dropped column 1 (no header, pandas' 'Unnamed: 0'): it holds the row numbers 0..3")
+
+
+@pytest.mark.parametrize(
+    ("csv", "message"),
+    [
+        ("file,light,note\n" + "".join(f"img{i}.png,{i % 2},ok\n" for i in range(4)), r"column 'note' is not numeric \('ok' on line 2\)"),
+        ("file,light,id\n" + "".join(f"img{i}.png,{i % 2},{i}\n" for i in range(4)), "column 'id' has a different value in every row"),
+    ],
+)
+def test_labels_csv_refuses_what_is_not_a_factor(tmp_path, csv, message):
+    with pytest.raises(DrvizError, match=message):
+        load_image_folder(write_folder(tmp_path / "f", csv=csv))

@@ -64,7 +64,7 @@ def test_sampled_is_optional(tmp_path):
         (lambda p: write(p, mean=np.zeros((3, 3))), "has 2 rows but representations.npz has 3"),
         (lambda p: write(p, csv="a,b\n0,x\n1,2\n", mean=np.zeros((2, 3))), "column 'b' is not numeric"),
         (lambda p: write(p, csv="a,b\n0,1.5\n1,2\n", mean=np.zeros((2, 3))), "not an integer"),
-        (lambda p: write(p, csv="a,b\n0,\n1,2\n", mean=np.zeros((2, 3))), "missing or non-finite"),
+        (lambda p: write(p, csv="a,b\n0,\n1,2\n", mean=np.zeros((2, 3))), "missing label in column 'b' on line 2"),
         (lambda p: write(p, csv="", mean=np.zeros((2, 3))), "cannot read classes.csv"),
         (lambda p: write(p, mean=np.zeros(2)), "must be a 2-D array"),
         (lambda p: write(p, mean=np.zeros((2, 3, 1))), "must be a 2-D array"),
@@ -194,3 +194,96 @@ def test_encode_intervention_pairs(tiny):
     assert all(a.shape == b.shape == (20, 4) for a, b in pairs)
     assoc = association_from_pairs(pairs, factor_names=ds.factor_names)
     assert assoc.matrix.shape == (4, 5)
+
+
+# -- labels tables as pandas and numpy users write them (issue 12, section 2) ------------------------------
+def labels_frame(n: int = 60):
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(rng.integers(0, [3, 4], size=(n, 2)), columns=["a", "b"])
+
+
+def index_then_saved_again(df, path):
+    """Read a df.to_csv() file back and save it with index=False: the index is now a column
+    literally named 'Unnamed: 0'."""
+    import pandas as pd
+
+    df.to_csv(path)
+    pd.read_csv(path).to_csv(path, index=False)
+
+
+PERM = np.random.default_rng(3).permutation(60)
+
+
+@pytest.mark.parametrize(
+    ("write", "rows", "notice"),
+    [
+        (lambda df, p: df.to_csv(p), np.arange(60),  # pandas' default: index=True
+         "classes.csv: dropped column 1 (no header, pandas' 'Unnamed: 0'): it holds the row numbers 0..59"),
+        (index_then_saved_again, np.arange(60),
+         "classes.csv: dropped column 1 (header 'Unnamed: 0'): it holds the row numbers 0..59"),
+        (lambda df, p: df.iloc[PERM].to_csv(p), PERM,  # rows reordered: the index is a permutation
+         "classes.csv: dropped column 1 (no header, pandas' 'Unnamed: 0'): it holds a different value in every row"),
+        (lambda df, p: p.write_text("a,b\n" + df.to_csv(header=False)), np.arange(60),  # no header cell at all
+         "classes.csv: dropped column 1 (no header, pandas' 'Unnamed: 0'): it holds the row numbers 0..59"),
+    ],
+    ids=["to_csv", "saved-again", "reordered", "header-cell-missing"],
+)
+def test_pandas_index_column_is_dropped_with_a_notice(tmp_path, write, rows, notice):
+    df = labels_frame()
+    write(df, tmp_path / "classes.csv")
+    np.savez(tmp_path / "representations.npz", mean=np.zeros((60, 3)))
+    rep = load_representation(tmp_path)
+    assert rep.factor_names == ("a", "b")
+    np.testing.assert_array_equal(rep.factors, df.to_numpy()[rows])
+    assert len(rep.notes) == 1 and rep.notes[0].startswith(notice) and "\n" not in rep.notes[0]
+
+
+def test_numpy_and_pandas_tables_without_index(tmp_path):
+    df = labels_frame()
+    np.savez(tmp_path / "representations.npz", mean=np.zeros((60, 3)))
+    np.savetxt(tmp_path / "classes.csv", df.to_numpy(), delimiter=",", header="a,b", comments="", fmt="%d")
+    rep = load_representation(tmp_path)
+    assert rep.factor_names == ("a", "b") and rep.notes == ()
+    (tmp_path / "classes.csv").write_text(df.astype(float).to_csv(index=False))  # the reference's 9.0
+    np.testing.assert_array_equal(load_representation(tmp_path).factors, df.to_numpy())
+    (tmp_path / "classes.csv").write_text(labels_frame().set_axis(["0", "1"], axis=1).to_csv(index=False))
+    assert load_representation(tmp_path).factor_names == ("0", "1")  # numeric-looking names stay names
+
+
+@pytest.mark.parametrize(
+    ("csv", "message"),
+    [
+        # a named column with one value per row: an id, not a FoV
+        ("id,a\n" + "".join(f"{i},{i % 3}\n" for i in range(10)),
+         r"^classes.csv: column 'id' has a different value in every row \(10 rows\), so it is not a factor of variation"),
+        (labels_frame(10).reset_index().to_csv(index=False), "column 'index' has a different value in every row"),
+        # an unnamed column that is not an index
+        (",a\n" + "".join(f"{i % 2},{i % 3}\n" for i in range(10)),
+         r"column 1 has no header, pandas' 'Unnamed: 0' and is not a row index; give it the name of its FoV"),
+        ("a,a\n0,1\n1,0\n", "two columns are named 'a'"),
+        ("a,b\n0,1\n1,2,3\n", "line 3 has 3 fields, the header has 2"),
+    ],
+)
+def test_columns_that_are_not_factors_are_one_line_errors(tmp_path, csv, message):
+    with pytest.raises(DrvizError, match=message) as err:
+        load_representation(write(tmp_path, csv=csv, mean=np.zeros((csv.count("\n") - 1, 2))))
+    assert "\n" not in str(err.value)
+
+
+def test_image_key_only_where_a_loader_declares_one(tmp_path):
+    """Coil100-Augmented's classes.csv names the image in its first column; a table read without
+    that declaration (classes.csv of a representation) refuses the column."""
+    from drviz.data.labels import read_labels_table
+
+    path = tmp_path / "classes.csv"
+    path.write_text("image,object,pose\n" + "".join(f"obj{i % 4}__{5 * (i // 4)}.png,{i % 4},{i // 4}\n" for i in range(12)))
+    table = read_labels_table(path, key=0)
+    assert table.names == ("object", "pose") and table.keys[5] == "obj1__5.png" and table.notes == ()
+    np.testing.assert_array_equal(table.values[:, 0], np.arange(12) % 4)
+    assert read_labels_table(path.read_bytes(), name="upload.csv", key="image").names == ("object", "pose")
+    with pytest.raises(DrvizError, match=r"column 'image' is not numeric \('obj0__0.png' on line 2\)"):
+        read_labels_table(path)
+    with pytest.raises(DrvizError, match="no 'file' column"):
+        read_labels_table(path, key="file")

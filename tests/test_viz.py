@@ -152,6 +152,24 @@ def test_uploaded_representation_round_trip_and_errors(tmp_path):
         explore.uploaded_representation(npz, b"")
 
 
+def test_uploaded_pandas_index_is_dropped_and_the_explorer_says_so(tmp_path):
+    """The upload tab reads classes.csv with the same reader: pandas' index column is dropped, and
+    the notice leads the matrix's notes, which the explorer shows under the heatmap."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    factors = rng.integers(0, 4, (50, 2))
+    rep = Representation(factors + 0.05 * rng.normal(size=(50, 2)), None, factors, ("a", "b"))
+    folder = save_representation(rep, tmp_path / "rep")
+    npz = (folder / "representations.npz").read_bytes()
+    clean = explore.uploaded_representation(npz, (folder / "classes.csv").read_bytes())
+    indexed = explore.uploaded_representation(npz, pd.DataFrame(factors, columns=["a", "b"]).to_csv().encode())
+    assert indexed.factor_names == ("a", "b") and np.array_equal(indexed.factors, factors)
+    comps, ref = explore.omes_of(indexed), explore.omes_of(clean)
+    assert comps.association.notes[0].startswith("classes.csv: dropped column 1 (no header, pandas' 'Unnamed: 0')")
+    assert ref.association.notes == () and comps.score() == ref.score()
+
+
 def test_image_from_bytes_crops_resizes_and_matches_channels():
     from PIL import Image
 

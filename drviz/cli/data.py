@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(sub) -> None:
@@ -55,6 +56,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     from drviz.data.grid import save_png, traversal_grid
 
     ds = get_dataset(args.name)
+    for note in getattr(ds, "notes", ()):  # e.g. an index column the labels reader dropped
+        print(f"note: {note}", file=sys.stderr)
     grid = traversal_grid(ds, np.random.default_rng(args.seed), steps=args.steps)
     path = save_png(grid, args.out)
     print(f"wrote {path} ({ds.name}: rows {', '.join(ds.factor_names)}; {args.steps} steps)")

@@ -13,8 +13,10 @@ Loaders (each raises ``DrvizError`` with a one-line fix for malformed input):
 - ``load_coil100``: a Coil-100 folder of ``obj<i>__<angle>.png``; FoVs object (the distinct
   ``i`` in increasing order) and pose (angle / 5, 72 values).
 - ``load_image_folder``: any folder of images, with an optional ``labels.csv`` (a ``file``
-  column naming the image, one integer column per FoV). Without it the images are unlabelled:
-  one ``image`` FoV (the row index), usable for fine-tuning, traversals and reconstructions.
+  column naming the image, one integer column per FoV), read by the one labels reader
+  (``drviz.data.labels``: pandas' index column dropped with a notice in ``notes``, an
+  all-distinct FoV column refused). Without it the images are unlabelled: one ``image`` FoV (the
+  row index), usable for fine-tuning, traversals and reconstructions.
 
 All images become 64x64: non-square images are centre-cropped to a square, then resized with
 Pillow's area-averaging filter (``Image.BOX``) when shrinking and bicubic when enlarging.
@@ -22,7 +24,6 @@ Pillow's area-averaging filter (``Image.BOX``) when shrinking and bicubic when e
 
 from __future__ import annotations
 
-import csv
 import re
 import zipfile
 from pathlib import Path
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from drviz.data.base import IMAGE_SIZE, GroundTruthDataset
+from drviz.data.labels import read_labels_table
 from drviz.errors import DrvizError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -48,6 +50,7 @@ class StoredDataset(GroundTruthDataset):
     """
 
     synthetic = False
+    notes: tuple[str, ...] = ()  # what reading the files changed, one line each (a dropped index column)
 
     def __init__(
         self,
@@ -336,71 +339,25 @@ def load_coil100(path: str | Path) -> StoredDataset:
 
 
 # -- generic folder -------------------------------------------------------------------------
-def _read_labels(csv_path: Path, folder: Path) -> tuple[list[Path], np.ndarray, tuple[str, ...], tuple[np.ndarray, ...]]:
-    what = f"{csv_path.name}"
-    try:
-        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DrvizError(f"{what}: cannot read it ({exc.__class__.__name__}); save it as UTF-8 CSV") from None
-    if not rows:
-        raise DrvizError(f"{what}: is empty; add a header row with a file column and one column per FoV")
-    header = [h.strip() for h in rows[0]]
-    if "file" not in header:
-        raise DrvizError(f"{what}: no 'file' column (header is {', '.join(header)}); name the image column 'file'")
-    fov_cols = [i for i, h in enumerate(header) if h != "file"]
-    if not fov_cols:
-        raise DrvizError(f"{what}: no FoV columns besides 'file'; add one integer column per factor of variation")
-    names = tuple(header[i] for i in fov_cols)
-    if len(set(names)) != len(names) or any(not n for n in names):
-        raise DrvizError(f"{what}: FoV column names must be distinct and non-empty; got {', '.join(names)}")
-    fcol = header.index("file")
-    files, values = [], []
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in row):
-            continue  # blank line
-        if len(row) != len(header):
-            raise DrvizError(f"{what}: line {line} has {len(row)} fields, the header has {len(header)}; fix that line")
-        name = row[fcol].strip()
-        vals = []
-        for i in fov_cols:
-            cell = row[i].strip()
-            if cell == "":
-                raise DrvizError(f"{what}: missing label in column {header[i]!r} on line {line}; every image needs every label")
-            try:
-                v = float(cell)
-                if not (np.isfinite(v) and v == int(v)):
-                    raise ValueError
-            except ValueError:
-                raise DrvizError(
-                    f"{what}: label {cell!r} in column {header[i]!r} on line {line} is not an integer; "
-                    "labels must be integer class indices"
-                ) from None
-            vals.append(int(v))
-        files.append(name)
-        values.append(vals)
-    if not files:
-        raise DrvizError(f"{what}: has a header but no rows; add one row per image")
-    seen = set()
-    for f in files:
-        if f in seen:
-            raise DrvizError(f"{what}: file {f!r} is listed twice; keep one row per image")
-        seen.add(f)
+def _read_labels(csv_path: Path, folder: Path) -> tuple[list[Path], np.ndarray, tuple[str, ...], tuple[np.ndarray, ...], tuple[str, ...]]:
+    """The image folder's ``labels.csv`` through the one labels reader (``drviz.data.labels``),
+    with ``file`` declared as its image key; each FoV re-indexed to 0..n-1."""
+    table = read_labels_table(csv_path, key="file", key_label="file")
+    files = [str(k) for k in table.keys]
     paths = [folder / f for f in files]
     missing = [f for f, p in zip(files, paths) if not p.is_file()]
     if missing:
         raise DrvizError(
-            f"{what}: {len(missing)} listed file(s) are not in {str(folder)!r} (first: {missing[0]}); "
+            f"{csv_path.name}: {len(missing)} listed file(s) are not in {str(folder)!r} (first: {missing[0]}); "
             "fix the file column or add the images"
         )
-    raw = np.asarray(values, dtype=np.int64)
     # Any integers are accepted; each column is re-indexed to 0..n-1 in increasing order.
-    uniques, labels = [], np.empty_like(raw)
-    for k in range(raw.shape[1]):
-        u, inv = np.unique(raw[:, k], return_inverse=True)
+    uniques, labels = [], np.empty_like(table.values)
+    for k in range(table.values.shape[1]):
+        u, inv = np.unique(table.values[:, k], return_inverse=True)
         uniques.append(u)
         labels[:, k] = inv
-    return paths, labels, names, tuple(uniques)
+    return paths, labels, table.names, tuple(uniques), table.notes
 
 
 def load_image_folder(path: str | Path) -> StoredDataset:
@@ -412,17 +369,19 @@ def load_image_folder(path: str | Path) -> StoredDataset:
     folder = _folder(path, "image folder")
     csv_path = folder / "labels.csv"
     if csv_path.is_file():
-        paths, labels, names, uniques = _read_labels(csv_path, folder)
+        paths, labels, names, uniques, notes = _read_labels(csv_path, folder)
         images = read_images(paths, f"image folder {folder.name}")
-        return StoredDataset(
+        ds = StoredDataset(
             f"folder:{folder}",
             images,
             labels,
             names,
             tuple(len(u) for u in uniques),
-            description=f"{len(paths)} labelled images from {folder.name}",
+            description=f"{len(paths)} labelled images from {folder.name}" + "".join(f" ({n})" for n in notes),
             factor_values=uniques,
         )
+        ds.notes = notes
+        return ds
     paths = _image_files(folder)
     if not paths:
         raise DrvizError(
