@@ -3,9 +3,10 @@
 One representation serves every metric: ``n`` rows chosen by ``line_sampled_factors`` (anchors
 and the full lines through them, so OMES sees plenty of intervention pairs; every FoV's marginal
 stays uniform) and encoded once. OMES and MIG use all rows; the classifiers (DCI's gradient-boosted
-trees, the downstream GBT and MLP) train on the first two thirds of the rows, capped at
-``n_train``, and test on the rest, capped at ``n_test``: sklearn's default GBT is the slow part on
-a CPU. DCI's per-FoV test accuracy is the downstream "GBT, full" accuracy (the same classifier on
+trees, the downstream GBT and MLP) share one split (``drviz.metrics.split``: by default a shuffle
+seeded by ``seed``, or the first rows as they are with ``split="head"``): two thirds train, capped
+at ``n_train``, the rest test, capped at ``n_test``; sklearn's default GBT is the slow part on a
+CPU. DCI's per-FoV test accuracy is the downstream "GBT, full" accuracy (the same classifier on
 the same split), so it is computed once.
 """
 
@@ -19,10 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from drviz.errors import DrvizError
-from drviz.metrics.dci import DCIResult, compute_dci, split_train_test
+from drviz.metrics.dci import DCIResult, compute_dci
 from drviz.metrics.downstream import DownstreamResult, downstream_accuracy
 from drviz.metrics.mig import MIGResult, compute_mig
 from drviz.metrics.omes import POOLINGS, OMESComponents, association_matrix, omes_components
+from drviz.metrics.split import make_split
 from drviz.representations import Representation, encode_factors, line_sampled_factors
 
 DEFAULT_N = 10_000
@@ -76,6 +78,7 @@ class EvaluationResult:
             "n": self.n,
             "seed": self.seed,
             "sampling": self.sampling,
+            "split": None if self.dci.split is None else self.dci.split.to_json(),
             "omes": omes,
             "dci": self.dci.to_json(),
             "mig": self.mig.to_json(),
@@ -97,6 +100,7 @@ def evaluate(
     n_jobs: int | None = None,
     batch_size: int = 256,
     device=None,
+    split: str = "shuffled",
 ) -> EvaluationResult:
     """Encode ``n`` rows of ``dataset`` with ``model`` and compute every metric.
 
@@ -106,9 +110,11 @@ def evaluate(
         n: rows to encode (OMES and MIG use all of them).
         seed: drives row sampling, rendering noise, posterior samples and OMES' pairs.
         on_progress: called with (stage, fraction of the whole evaluation done in [0, 1]).
-        n_train, n_test: caps of the classifiers' split (first 2/3 train, the rest test).
+        n_train, n_test: caps of the classifiers' split (2/3 train, the rest test).
         classifiers: downstream classifiers ("gbt" and/or "mlp").
         n_jobs: joblib threads for the per-FoV classifiers.
+        split: "shuffled" (rows shuffled with ``seed`` before splitting) or "head" (the reference's
+            first two thirds).
     """
     if isinstance(dataset, str):
         from drviz.data import get_dataset
@@ -132,7 +138,7 @@ def evaluate(
                          description=sampling)
     encode_s = time.perf_counter() - clock
     result = score_representation(rep, seed=seed, n_train=n_train, n_test=n_test, classifiers=classifiers,
-                                  n_jobs=n_jobs, on_progress=lambda stage, f: progress(stage, 0.4 + 0.6 * f))
+                                  n_jobs=n_jobs, split=split, on_progress=lambda stage, f: progress(stage, 0.4 + 0.6 * f))
     return dataclasses.replace(result, dataset=dataset.name, sampling=sampling,
                                timings=(("encode", encode_s),) + result.timings)
 
@@ -147,12 +153,14 @@ def score_representation(
     classifiers: tuple[str, ...] = ("gbt", "mlp"),
     n_jobs: int | None = None,
     on_progress: Callable[[str, float], None] | None = None,
+    split: str = "shuffled",
 ) -> EvaluationResult:
     """Every metric of an already encoded representation (``evaluate`` without the encoding).
 
     ``omes``: components already computed for ``rep`` (the app's cache) to skip that step;
     otherwise the association matrix is built with ``rng=seed``, as the OMES explorer does, so
-    both show the same numbers for the same rows.
+    both show the same numbers for the same rows. ``split``: "shuffled" (seeded by ``seed``) or
+    "head"; DCI and the downstream classifiers share it.
     """
 
     def progress(stage: str, fraction: float) -> None:
@@ -177,15 +185,14 @@ def score_representation(
     lap("mig")
 
     progress("DCI", 0.08)
-    tr, te = split_train_test(len(z))
-    tr, te = tr[:n_train], te[:n_test]
-    dci = compute_dci(z[tr], y[tr], z[te], y[te], factor_names=names, n_jobs=n_jobs, random_state=seed)
+    sp = make_split(len(z), split, seed).capped(n_train, n_test)
+    tr, te = sp.train, sp.test
+    dci = compute_dci(z[tr], y[tr], z[te], y[te], factor_names=names, n_jobs=n_jobs, random_state=seed, split=sp)
     lap("dci")
 
     progress("downstream accuracy", 0.6)
-    down = downstream_accuracy(z, y, comps.dims, factor_names=names, classifiers=classifiers,
-                               max_train=n_train, max_test=n_test, n_jobs=n_jobs, random_state=seed,
-                               skip_full=("gbt",))
+    down = downstream_accuracy(z, y, comps.dims, factor_names=names, classifiers=classifiers, split=sp,
+                               n_jobs=n_jobs, random_state=seed, skip_full=("gbt",))
     if "gbt" in classifiers:  # DCI already trained this classifier on this split
         acc = {name: (None if not np.isfinite(a) else float(a)) for name, a in zip(names, dci.accuracy_test)}
         down = dataclasses.replace(down, factors=tuple(dataclasses.replace(f, gbt_full=acc[f.name]) for f in down.factors))

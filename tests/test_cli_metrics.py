@@ -122,17 +122,20 @@ def test_bad_options(capsys, small):
 
 
 # -- dci / mig ------------------------------------------------------------------------------------
-def test_dci_json_uses_the_first_two_thirds(capsys, small):
+def test_dci_json_records_its_split(capsys, small):
     code, out, _ = run_cli(capsys, "dci", small, "--json", "--n-jobs", "1")
     assert code == 0
     data = json.loads(out)
     for key in ("disentanglement", "completeness", "informativeness_train", "informativeness_test", "importance_matrix"):
         assert key in data
     assert (data["n_train"], data["n_test"]) == (80, 40)
+    assert data["split"] == {"mode": "shuffled", "seed": 0, "train_fraction": 2 / 3, "n_train": 80, "n_test": 40}
     assert data["informativeness_test"] > 0.9 and data["disentanglement"] > 0.8
     assert np.asarray(data["importance_matrix"]).shape == (4, 3)
-    code, out, _ = run_cli(capsys, "dci", small, "--shuffle", "--n-jobs", "1")
-    assert code == 0 and "disentanglement" in out
+    code, out, _ = run_cli(capsys, "dci", small, "--split", "head", "--seed", "3", "--n-jobs", "1")
+    assert code == 0 and "disentanglement" in out and "split head (first two thirds train)" in out
+    with pytest.raises(SystemExit):  # --split replaced --shuffle
+        main(["dci", str(small), "--shuffle"])
 
 
 def test_mig_json(capsys, expected):
@@ -159,7 +162,7 @@ def tiny_run(tmp_path_factory):
     path.mkdir()
     torch.manual_seed(0)
     spec = ModelSpec(channels=3, latent_dim=4)
-    write_config(path, RunConfig(dataset="shapes3d", latent_dim=4, steps=1), spec, ["untrained, for tests"])
+    write_config(path, RunConfig(dataset="shapes3d", latent_dim=4, steps=1), spec, ["untrained, for tests"], "fp32")
     atomic_torch_save(VAE(spec).state_dict(), path / "model.pt")
     return path
 
@@ -210,4 +213,114 @@ def test_evaluate_function_progress_and_json(tiny_run):
     got = [data["downstream"]["per_factor"][n]["gbt_full"] for n in data["omes"]["factors"]]
     want = [data["dci"]["per_factor"][n]["accuracy_test"] for n in data["omes"]["factors"]]
     assert got == want  # GBT-full reuses DCI's classifier
+    assert data["split"] == data["dci"]["split"] == data["downstream"]["split"]  # one split, recorded
+    assert data["split"]["mode"] == "shuffled" and data["split"]["seed"] == 1 and data["split"]["n_train"] == 30
     assert all(v["mlp_full"] is None for v in data["downstream"]["per_factor"].values())
+
+
+# -- degenerate dims (issue 12, section 1) ------------------------------------------------------------
+def issue_folder(folder: Path, dead: float) -> Path:
+    """The issue's folder: FoVs of sizes 4, 5, 6 drawn uniformly (400 rows), mean = the FoVs plus
+    small noise in dims 0-2 and dim 3 = ``dead`` (stored as float32, as drviz and the reference do)."""
+    rng = np.random.default_rng(0)
+    f = np.stack([rng.integers(0, s, 400) for s in (4, 5, 6)], axis=1)
+    z = np.c_[f + 0.05 * rng.normal(size=f.shape), np.full(400, dead)].astype(np.float32)
+    return save_representation(Representation(z, None, f, ("a", "b", "c")), folder)
+
+
+def test_mig_of_a_folder_with_a_constant_1e16_dim(capsys, tmp_path):
+    from sklearn.metrics import mutual_info_score
+
+    big, zero = issue_folder(tmp_path / "big", 1e16), issue_folder(tmp_path / "zero", 0.0)
+    code, out, err = run_cli(capsys, "mig", big, "--json")  # was a "Too many bins" traceback
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    code, out, _ = run_cli(capsys, "mig", zero, "--json")
+    assert data["mig"] == pytest.approx(json.loads(out)["mig"], abs=1e-12)
+    # independently: numpy's bins for dims 0-2, dim 3 one bin, sklearn's mutual information
+    with np.load(big / "representations.npz") as npz:
+        z = npz["mean"].astype(np.float64)
+    f = np.loadtxt(big / "classes.csv", delimiter=",", skiprows=1, dtype=np.int64)
+    codes = [np.digitize(z[:, d], np.histogram(z[:, d], 20)[1][:-1]) for d in range(3)] + [np.zeros(len(z))]
+    mi = np.array([[mutual_info_score(c, f[:, j]) for j in range(3)] for c in codes])
+    h = np.array([mutual_info_score(f[:, j], f[:, j]) for j in range(3)])
+    top = np.sort(mi, axis=0)[::-1]
+    assert data["mig"] == pytest.approx(float(np.mean((top[0] - top[1]) / h)), abs=1e-12)
+    assert data["mi_matrix"][3] == [0.0, 0.0, 0.0]
+
+
+def test_degenerate_folder_scores_and_never_prints_negative_zero(capsys, tmp_path):
+    """A constant 1e16 dim and a single-valued FoV (entropy 0): every command runs, and nothing
+    prints as -0.0000."""
+    rng = np.random.default_rng(0)
+    f = np.c_[np.stack([rng.integers(0, s, 300) for s in (4, 5)], axis=1), np.zeros(300, np.int64)]
+    z = np.c_[f[:, :2] + 0.05 * rng.normal(size=(300, 2)), np.full(300, 1e16)].astype(np.float32)
+    folder = save_representation(Representation(z, None, f, ("a", "b", "const")), tmp_path / "rep")
+    for command in ("omes", "dci", "mig"):
+        code, out, err = run_cli(capsys, command, folder, *(["--n-jobs", "1"] if command == "dci" else []))
+        assert code == 0 and err == "" and "-0.0000" not in out
+    assert "const" in out and "   0.0000  not measurable" in out  # MIG's table: H = 0.0000
+
+
+# -- classes.csv as pandas writes it (issue 12, section 2) ---------------------------------------------
+@pytest.fixture
+def pandas_pair(tmp_path):
+    """The same representation twice: classes.csv written by df.to_csv(index=False), and by
+    df.to_csv() (pandas' default, with its index column)."""
+    import shutil
+
+    import pandas as pd
+
+    clean = issue_folder(tmp_path / "clean", 0.0)
+    indexed = tmp_path / "indexed"
+    shutil.copytree(clean, indexed)
+    pd.read_csv(clean / "classes.csv").to_csv(indexed / "classes.csv")
+    return clean, indexed
+
+
+@pytest.mark.parametrize("command", ["omes", "mig", "dci"])
+def test_pandas_index_column_scores_as_the_table_without_it(capsys, pandas_pair, command):
+    """It used to be a FoV 'Unnamed: 0': OMES found no measurable FoV, MIG averaged it in, DCI
+    fitted one class per row."""
+    clean, indexed = pandas_pair
+    extra = ["--n-jobs", "1"] if command == "dci" else []
+    code, out, err = run_cli(capsys, command, clean, "--json", *extra)
+    assert code == 0 and err == ""
+    want = json.loads(out)
+    code, out, err = run_cli(capsys, command, indexed, "--json", *extra)
+    assert code == 0 and json.loads(out) == want
+    assert err == ("note: classes.csv: dropped column 1 (no header, pandas' 'Unnamed: 0'): it holds the row numbers "
+                   "0..399, a row index (as df.to_csv() writes one), not a factor\n")
+
+
+# -- rows sorted by a FoV (issue 12, section 3) ----------------------------------------------------------
+@pytest.fixture
+def sorted_folder(tmp_path):
+    """Two copies of the (4, 5, 3) grid sorted by FoV a, each FoV perfectly encoded in one dim."""
+    import itertools
+
+    f = np.array(list(itertools.product(range(4), range(5), range(3))) * 2, dtype=np.int64)
+    f = f[np.argsort(f[:, 0], kind="stable")]
+    z = (f + 0.05 * np.random.default_rng(0).normal(size=f.shape)).astype(np.float32)
+    return save_representation(Representation(z, None, f, ("a", "b", "c")), tmp_path / "sorted"), z, f
+
+
+def test_dci_split_head_is_the_reference_and_shuffled_the_default(capsys, sorted_folder):
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    folder, z, f = sorted_folder
+    code, out, _ = run_cli(capsys, "dci", folder, "--json", "--n-jobs", "1", "--split", "head")
+    head = json.loads(out)
+    z = z.astype(np.float64)
+    for k, name in enumerate("abc"):
+        model = GradientBoostingClassifier(random_state=0).fit(z[:80], f[:80, k])
+        assert head["per_factor"][name]["accuracy_test"] == np.mean(model.predict(z[80:]) == f[80:, k])
+        assert [row[k] for row in head["importance_matrix"]] == np.abs(model.feature_importances_).tolist()
+    assert head["per_factor"]["a"]["accuracy_test"] == 0.25 and head["split"]["mode"] == "head"
+    assert len(head["notes"]) == 1 and "a = 3 (30 test rows)" in head["notes"][0]
+    code, out, _ = run_cli(capsys, "dci", folder, "--json", "--n-jobs", "1")  # default: shuffled, seed 0
+    data = json.loads(out)
+    assert [v["accuracy_test"] for v in data["per_factor"].values()] == [1.0, 1.0, 1.0]
+    assert data["notes"] == [] and data["split"]["mode"] == "shuffled" and data["split"]["seed"] == 0
+    code, out, _ = run_cli(capsys, "dci", folder, "--n-jobs", "1", "--split", "head")
+    assert code == 0 and "note: test classes never seen in training, so always misclassified: a = 3" in out

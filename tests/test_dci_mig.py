@@ -77,11 +77,10 @@ def table():
 
 def test_dci_identity_beats_rotation(table):
     z, f = table
-    rng = np.random.default_rng(0)
-    ident = dci_from_table(z, f, rng=rng)
-    rot = dci_from_table(z @ HADAMARD, f, rng=np.random.default_rng(0))
+    ident = dci_from_table(z, f, seed=0)
+    rot = dci_from_table(z @ HADAMARD, f, seed=0)
     q = np.linalg.qr(np.random.default_rng(0).normal(size=(4, 4)))[0]  # a random rotation
-    rand = dci_from_table(z @ q, f, rng=np.random.default_rng(0))
+    rand = dci_from_table(z @ q, f, seed=0)
     assert ident.disentanglement > rand.disentanglement + 0.3 and ident.completeness > rand.completeness + 0.3
     assert ident.informativeness_test == pytest.approx(1.0)
     assert ident.disentanglement > 0.9 and ident.completeness > 0.9
@@ -233,3 +232,106 @@ def test_entropy_and_mig_are_never_negative_zero():
     assert res.entropy[2] == 0.0 and not np.signbit(res.entropy[2])
     assert not np.signbit(res.mi_matrix).any() and not np.signbit(res.per_factor[:2]).any()
 
+
+@pytest.mark.parametrize("dead", [1e16, 1e300, ROUNDING], ids=["1e16", "1e300", "0.1+0.2-vs-0.3"])
+def test_dci_dim_without_information_is_that_of_a_zero_dim(dead):
+    z, f = issue_table(dead)
+    zero = z.copy()
+    zero[:, 3] = 0.0
+    res, ref = dci_from_table(z, f), dci_from_table(zero, f)  # 1e300 crashed sklearn's float32 trees
+    np.testing.assert_array_equal(res.importance_matrix, ref.importance_matrix)
+    np.testing.assert_array_equal(res.accuracy_test, ref.accuracy_test)
+    assert (res.disentanglement, res.completeness) == (ref.disentanglement, ref.completeness)
+    np.testing.assert_array_equal(res.importance_matrix[3], 0.0)
+
+
+def test_dci_informative_dim_beyond_float32_is_rescaled_exactly():
+    z, f = issue_table(0.0)
+    big = z.copy()
+    big[:, 0] *= 2.0**1000  # exact; beyond float32, where scikit-learn's trees raised
+    ref, res = dci_from_table(z, f), dci_from_table(big, f)
+    assert res.accuracy_test[0] == ref.accuracy_test[0] == 1.0
+    np.testing.assert_allclose(res.importance_matrix, ref.importance_matrix, atol=1e-12)
+
+
+def test_dci_scores_are_clipped_to_the_unit_interval():
+    # uniform importances: 1 - entropy is 0, up to rounding (-2.2e-16 for these shapes before clipping)
+    for r in (np.ones((3, 5)), np.ones((5, 3)), np.zeros((5, 5))):
+        for v in (disentanglement(r), completeness(r)):
+            assert 0.0 <= v < 1e-12 and not np.signbit(v) and f"{v:.4f}" == "0.0000"
+        assert (disentanglement_per_dim(r) >= 0).all() and (completeness_per_factor(r) >= 0).all()
+
+
+# -- row order (issue 12, section 3): one seeded shuffle by default, the reference's head split on request
+@pytest.fixture(scope="module")
+def sorted_table():
+    """Every FoV perfectly encoded (one dim each, small noise), two copies of the (4, 5, 3) grid,
+    rows sorted by FoV a: rows 0-29 have a = 0, ..., rows 90-119 have a = 3."""
+    f = grid((4, 5, 3))
+    f = np.r_[f, f]
+    f = f[np.argsort(f[:, 0], kind="stable")]
+    z = f + 0.05 * np.random.default_rng(0).normal(size=f.shape)
+    return z, f
+
+
+def sklearn_dci(z_train, y_train, z_test, y_test):
+    """DCI as disentanglement_lib computes it, from scikit-learn and scipy directly."""
+    from scipy.stats import entropy
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    imp, acc = [], []
+    for f in range(y_train.shape[1]):
+        model = GradientBoostingClassifier(random_state=0).fit(z_train, y_train[:, f])
+        imp.append(np.abs(model.feature_importances_))
+        acc.append(np.mean(model.predict(z_test) == y_test[:, f]))
+    r = np.array(imp).T  # (dims, FoVs)
+    d = 1 - entropy(r.T + 1e-11, base=r.shape[1])
+    c = 1 - entropy(r + 1e-11, base=r.shape[0])
+    return r, np.array(acc), np.sum(d * r.sum(1) / r.sum()), np.sum(c * r.sum(0) / r.sum())
+
+
+def test_head_split_is_the_references_split_exactly(sorted_table):
+    z, f = sorted_table
+    res = dci_from_table(z, f, factor_names=list("abc"), split="head")
+    r, acc, d, c = sklearn_dci(z[:80], f[:80], z[80:], f[80:])
+    np.testing.assert_array_equal(res.importance_matrix, r)
+    np.testing.assert_array_equal(res.accuracy_test, acc)
+    assert res.disentanglement == pytest.approx(d, abs=1e-12) and res.completeness == pytest.approx(c, abs=1e-12)
+    # a = 3 only in the test part (rows 90-119): its 30 rows are always wrong, a = 2's 10 right
+    assert res.accuracy_test[0] == 10 / 40 and res.accuracy_test[1] == res.accuracy_test[2] == 1.0
+    assert res.split.mode == "head" and res.split.seed is None
+    assert res.notes == ("test classes never seen in training, so always misclassified: a = 3 (30 test rows); "
+                         "the rows look ordered: the shuffled split avoids this",)
+
+
+def test_shuffled_split_scores_sorted_rows_as_random_ones(sorted_table):
+    z, f = sorted_table
+    perm = np.random.default_rng(7).permutation(len(f))
+    srt, rnd = dci_from_table(z, f, seed=0), dci_from_table(z[perm], f[perm], seed=0)
+    for res in (srt, rnd):
+        np.testing.assert_array_equal(res.accuracy_test, 1.0)  # perfectly encoded: 1.0 whatever the order
+        assert res.notes == () and res.split.mode == "shuffled" and res.split.seed == 0
+        assert res.to_json()["split"] == {"mode": "shuffled", "seed": 0, "train_fraction": 2 / 3,
+                                          "n_train": 80, "n_test": 40}
+    assert abs(srt.disentanglement - rnd.disentanglement) < 0.05 and abs(srt.completeness - rnd.completeness) < 0.05
+
+
+def test_splits():
+    from drviz.metrics.split import as_split, make_split, unseen_classes_note
+
+    head = make_split(10, "head")
+    np.testing.assert_array_equal(head.train, np.arange(7))
+    shuffled = make_split(10, "shuffled", seed=4)
+    perm = np.random.default_rng(4).permutation(10)
+    np.testing.assert_array_equal(np.r_[shuffled.train, shuffled.test], perm)
+    assert len(shuffled.train) == 7 and shuffled.capped(3, 2).train.tolist() == perm[:3].tolist()
+    assert as_split(shuffled, 10) is shuffled
+    with pytest.raises(DrvizError, match="unknown split 'random'; choose shuffled"):
+        make_split(10, "random")
+    with pytest.raises(DrvizError, match="beyond the table"):
+        as_split(shuffled, 5)
+    y_train, y_test = np.array([[0, 0], [1, 0]]), np.array([[2, 0], [2, 1], [3, 1], [1, 0]])
+    assert unseen_classes_note(y_train, y_test, ["a", "b"], "shuffled") == (
+        "test classes never seen in training, so always misclassified: a = 2, 3 (3 test rows); b = 1 (2 test rows); "
+        "those values have too few rows to reach both parts")
+    assert unseen_classes_note(y_train, y_test[3:], ["a", "b"]) is None

@@ -29,8 +29,8 @@ def register(sub) -> None:
     p = sub.add_parser("dci", help="DCI (disentanglement, completeness, informativeness) of a representation folder")
     p.add_argument("path")
     p.add_argument("--key", choices=("mean", "sampled"), default="mean")
-    p.add_argument("--shuffle", action="store_true", help="random 2/3 - 1/3 split (default: first two thirds train, as the reference)")
-    p.add_argument("--seed", type=int, default=0)
+    _add_split(p)
+    p.add_argument("--seed", type=int, default=0, help="seed of the shuffled split and of the classifiers")
     p.add_argument("--n-jobs", type=int, default=-1, help="parallel per-FoV classifiers (default: all cores)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_dci)
@@ -59,9 +59,28 @@ def register(sub) -> None:
     p.add_argument("--n-train", type=int, default=2000, help="classifier training rows (default 2,000)")
     p.add_argument("--n-test", type=int, default=1000, help="classifier test rows (default 1,000)")
     p.add_argument("--n-jobs", type=int, default=-1, help="parallel per-FoV classifiers (default: all cores)")
+    _add_split(p)
     p.add_argument("--device", default=None)
     p.add_argument("--json", action="store_true", help="print metrics.json's content instead of tables")
     p.set_defaults(func=cmd_evaluate)
+
+
+def _add_split(p) -> None:
+    p.add_argument("--split", choices=("shuffled", "head"), default="shuffled",
+                   help="classifiers' 2/3 - 1/3 split: shuffled (default: one shuffle of the rows seeded by --seed, "
+                        "shared by every FoV; a table sorted by a FoV scores as the same rows in random order) or "
+                        "head (the first two thirds train as the rows are: the reference's split, for exact parity)")
+
+
+def _load(args: argparse.Namespace):
+    """The representation folder; what the labels reader noticed (a dropped index column) goes
+    to stderr, so that --json output stays one JSON object."""
+    from drviz.representations import load_representation
+
+    rep = load_representation(args.path)
+    for note in rep.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return rep
 
 
 def _print_json(data: dict) -> None:
@@ -69,7 +88,10 @@ def _print_json(data: dict) -> None:
 
 
 def _fmt(v, width: int = 7, digits: int = 4) -> str:
-    return f"{'-':>{width}}" if v is None else f"{v:{width}.{digits}f}"
+    """A number in a table; None or NaN is "-", and a value that rounds to zero never prints as -0.0000."""
+    if v is None or v != v:
+        return f"{'-':>{width}}"
+    return f"{round(float(v), digits) + 0.0:{width}.{digits}f}"
 
 
 def _check_alpha(alpha: float) -> None:
@@ -80,12 +102,11 @@ def _check_alpha(alpha: float) -> None:
 # -- omes / dci / mig on a folder -------------------------------------------------------------
 def cmd_omes(args: argparse.Namespace) -> int:
     from drviz.metrics.omes import association_matrix, omes_components
-    from drviz.representations import load_representation
 
     _check_alpha(args.alpha)
     if args.repeats is not None and args.repeats < 1:
         raise DrvizError(f"--repeats must be at least 1; got {args.repeats}")
-    rep = load_representation(args.path)
+    rep = _load(args)
     assoc = association_matrix(rep.z(args.key), rep.factors, factor_names=rep.factor_names, rng=args.seed,
                                estimator=args.estimator, repeats=args.repeats)
     comps = omes_components(assoc)
@@ -102,7 +123,7 @@ def print_omes(comps, alpha: float, pooling: str, header: str = "", file=None) -
     out = file or sys.stdout
     res = comps.omes(alpha, pooling)
     n_meas = sum(comps.measurable)
-    score = "n/a (no measurable FoV)" if res.score is None else f"{res.score:.4f}"
+    score = "n/a (no measurable FoV)" if res.score is None else _fmt(res.score, 0)
     if header:
         print(header, file=out)
     print(f"OMES {score}  (alpha {alpha:g}, {pooling} pooling; mean over {n_meas} of {len(res.factors)} FoVs, "
@@ -122,20 +143,16 @@ def print_omes(comps, alpha: float, pooling: str, header: str = "", file=None) -
     print(" " * 8 + " ".join(f"{n:>{cw}}" for n in comps.factor_names), file=out)
     dead = set(a.inactive_dims)
     for d, row in enumerate(a.matrix):
-        cells = " ".join(f"{'':>{cw}}" if v != v else f"{v:>{cw}.4f}" for v in row)
+        cells = " ".join(f"{'':>{cw}}" if v != v else _fmt(v, cw) for v in row)
         print(f"dim {d:<3} {cells}{'  (inactive)' if d in dead else ''}", file=out)
 
 
 def cmd_dci(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from drviz.metrics.dci import dci_from_table
-    from drviz.representations import load_representation
 
-    rep = load_representation(args.path)
-    rng = np.random.default_rng(args.seed) if args.shuffle else None
-    res = dci_from_table(rep.z(args.key), rep.factors, factor_names=rep.factor_names, rng=rng,
-                         n_jobs=args.n_jobs, random_state=args.seed)
+    rep = _load(args)
+    res = dci_from_table(rep.z(args.key), rep.factors, factor_names=rep.factor_names, split=args.split,
+                         seed=args.seed, n_jobs=args.n_jobs, random_state=args.seed)
     if args.json:
         _print_json(res.to_json())
         return 0
@@ -147,7 +164,7 @@ def print_dci(res, file=None) -> None:
     out = file or sys.stdout
     print(f"DCI  disentanglement {_fmt(res.disentanglement, 0)}  completeness {_fmt(res.completeness, 0)}  "
           f"informativeness train {_fmt(res.informativeness_train, 0)} / test {_fmt(res.informativeness_test, 0)}  "
-          f"({res.n_train} train, {res.n_test} test rows)", file=out)
+          f"({res.n_train} train, {res.n_test} test rows{_split_text(res.split)})", file=out)
     w = max(12, *(len(n) for n in res.factor_names))
     print(f"{'FoV':{w}} {'compl.':>7} {'acc tr':>7} {'acc te':>7}  top dim (importance)", file=out)
     for f, name in enumerate(res.factor_names):
@@ -155,13 +172,20 @@ def print_dci(res, file=None) -> None:
         top = f"{int(col.argmax())} ({col.max():.3f})" if res.measurable[f] else "not measurable: " + str(res.reasons[f])
         c, tr, te = (None if v != v else float(v) for v in (res.per_factor_completeness[f], res.accuracy_train[f], res.accuracy_test[f]))
         print(f"{name:{w}} {_fmt(c)} {_fmt(tr)} {_fmt(te)}  {top}", file=out)
+    for note in res.notes:
+        print(f"note: {note}", file=out)
+
+
+def _split_text(split) -> str:
+    if split is None:
+        return ""
+    return f"; split {split.mode}" + (f", seed {split.seed}" if split.seed is not None else " (first two thirds train)")
 
 
 def cmd_mig(args: argparse.Namespace) -> int:
     from drviz.metrics.mig import compute_mig
-    from drviz.representations import load_representation
 
-    rep = load_representation(args.path)
+    rep = _load(args)
     res = compute_mig(rep.z(args.key), rep.factors, factor_names=rep.factor_names)
     if args.json:
         _print_json(res.to_json())
@@ -178,7 +202,7 @@ def print_mig(res, file=None) -> None:
     for f, name in enumerate(res.factor_names):
         v = res.per_factor[f]
         top = str(int(res.mi_matrix[:, f].argmax())) if res.measurable[f] else "not measurable: " + str(res.reasons[f])
-        print(f"{name:{w}} {_fmt(None if v != v else float(v))} {res.entropy[f]:9.4f}  {top}", file=out)
+        print(f"{name:{w}} {_fmt(None if v != v else float(v))} {_fmt(res.entropy[f], 9)}  {top}", file=out)
 
 
 # -- encode / evaluate a run ------------------------------------------------------------------
@@ -220,7 +244,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             bar.update(round(100 * fraction) - bar.n)
 
         res = evaluate(run.model, dataset, n=args.n, seed=args.seed, on_progress=on_progress,
-                       n_train=args.n_train, n_test=args.n_test, n_jobs=args.n_jobs)
+                       n_train=args.n_train, n_test=args.n_test, n_jobs=args.n_jobs, split=args.split)
     data = res.to_json()
     save_metrics(run.path, data)
     if args.json:
@@ -236,12 +260,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print_mig(res.mig)
     print()
     d = res.downstream
-    print(f"downstream test accuracy ({d.n_train} train, {d.n_test} test rows; pruned = the FoV's OMES dim)")
+    print(f"downstream test accuracy ({d.n_train} train, {d.n_test} test rows{_split_text(d.split)}; "
+          "pruned = the FoV's OMES dim)")
     w = max(12, *(len(f.name) for f in d.factors))
     print(f"{'FoV':{w}} {'dim':>4} {'GBT full':>9} {'GBT pr.':>9} {'MLP full':>9} {'MLP pr.':>9}")
     for f in d.factors:
         print(f"{f.name:{w}} {'-' if f.dim is None else f.dim:>4} {_fmt(f.gbt_full, 9)} {_fmt(f.gbt_pruned, 9)} "
               f"{_fmt(f.mlp_full, 9)} {_fmt(f.mlp_pruned, 9)}")
+    for note in d.notes:
+        print(f"note: {note}")
     print()
     print(f"wrote {run.path / 'metrics.json'}  ({', '.join(f'{k} {v:.1f} s' for k, v in res.timings)})")
     return 0

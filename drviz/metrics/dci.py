@@ -10,13 +10,18 @@ importances form the importance matrix R (dims x FoVs).
   sum_d R[d, f] / sum R;
 - informativeness: mean classification accuracy on the train and on the test split.
 A small 1e-11 is added before the entropies, as in disentanglement_lib, so a zero row scores as
-uniform. On a 2/3 - 1/3 split of a fixed table (the first two thirds train), as the reference.
+uniform. On a 2/3 - 1/3 split of a fixed table: the reference trains on the first two thirds
+(``split="head"`` here); the default is one seeded shuffle of the rows (``drviz.metrics.split``),
+so a table sorted by a FoV scores as the same rows in random order.
 
 What differs: arrays are (samples, dims), not (dims, samples); the per-FoV classifiers run in
 parallel with joblib (threads: the tree building releases the GIL); a FoV that takes a single
 value in the training split cannot be learned and is reported as not measurable (its importance
 column is 0 and it is left out of D, C and the accuracies) instead of crashing; rows with NaN/inf
-are dropped.
+are dropped; a dim that carries no information (its range cannot hold MIG's 20 bins, e.g. a
+constant 1e16) is 0 for the classifiers and a dim beyond float32's range is rescaled exactly
+(``drviz.metrics.numerics.classifier_inputs``: scikit-learn's trees cast to float32); D and C
+are clipped to [0, 1]; test classes never seen in training are named in ``notes``.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from drviz.errors import DrvizError
+from drviz.metrics.numerics import classifier_inputs, clip01
+from drviz.metrics.split import TRAIN_FRACTION, Split, as_split, split_train_test, unseen_classes_note
 
 EPS = 1e-11
 
@@ -45,6 +52,8 @@ class DCIResult:
         accuracy_train, accuracy_test: (K,) per-FoV accuracies (NaN if not measurable).
         factor_names, measurable, reasons: per FoV.
         n_train, n_test: split sizes.
+        split: how the rows were split (mode, seed), when DCI made the split itself.
+        notes: one line each, e.g. test classes never seen in training.
     """
 
     disentanglement: float
@@ -61,6 +70,8 @@ class DCIResult:
     reasons: tuple[str | None, ...]
     n_train: int
     n_test: int
+    split: Split | None = None
+    notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         def num(v):
@@ -81,6 +92,8 @@ class DCIResult:
             },
             "n_train": self.n_train,
             "n_test": self.n_test,
+            "split": None if self.split is None else self.split.to_json(),
+            "notes": list(self.notes),
         }
 
 
@@ -98,13 +111,13 @@ def _entropy(p: np.ndarray, base: int, axis: int) -> np.ndarray:
 def disentanglement_per_dim(importance: np.ndarray) -> np.ndarray:
     """(D,) 1 - entropy over FoVs (base K) of each dim's importances."""
     r = np.asarray(importance, np.float64)
-    return 1.0 - _entropy(r + EPS, r.shape[1], axis=1)
+    return clip01(1.0 - _entropy(r + EPS, r.shape[1], axis=1))
 
 
 def completeness_per_factor(importance: np.ndarray) -> np.ndarray:
     """(K,) 1 - entropy over dims (base D) of each FoV's importances."""
     r = np.asarray(importance, np.float64)
-    return 1.0 - _entropy(r + EPS, r.shape[0], axis=0)
+    return clip01(1.0 - _entropy(r + EPS, r.shape[0], axis=0))
 
 
 def disentanglement(importance: np.ndarray) -> float:
@@ -113,7 +126,7 @@ def disentanglement(importance: np.ndarray) -> float:
     per_dim = disentanglement_per_dim(r)
     if r.sum() == 0.0:
         r = np.ones_like(r)
-    return float(np.sum(per_dim * r.sum(axis=1) / r.sum()))
+    return clip01(np.sum(per_dim * r.sum(axis=1) / r.sum()))
 
 
 def completeness(importance: np.ndarray) -> float:
@@ -122,7 +135,7 @@ def completeness(importance: np.ndarray) -> float:
     per_factor = completeness_per_factor(r)
     if r.sum() == 0.0:
         r = np.ones_like(r)
-    return float(np.sum(per_factor * r.sum(axis=0) / r.sum()))
+    return clip01(np.sum(per_factor * r.sum(axis=0) / r.sum()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,16 +151,6 @@ def _fit_one(x_train, y_train, x_test, y_test, random_state):
             float(np.mean(model.predict(x_test) == y_test)))
 
 
-def split_train_test(n: int, train_fraction: float = 2 / 3, rng: np.random.Generator | None = None):
-    """Row indices (train, test): the first ``train_fraction`` of the rows train, the rest test
-    (disentanglement_lib's ``split_train_test``); shuffled first when ``rng`` is given."""
-    if not 0.0 < train_fraction < 1.0:
-        raise DrvizError(f"train fraction must be in (0, 1); got {train_fraction}")
-    idx = rng.permutation(n) if rng is not None else np.arange(n)
-    cut = int(np.ceil(n * train_fraction))
-    return idx[:cut], idx[cut:]
-
-
 def compute_dci(
     z_train: np.ndarray,
     y_train: np.ndarray,
@@ -157,6 +160,7 @@ def compute_dci(
     factor_names: Sequence[str] | None = None,
     n_jobs: int | None = None,
     random_state: int = 0,
+    split: Split | None = None,
 ) -> DCIResult:
     """DCI from train and test splits of codes and labels.
 
@@ -166,6 +170,7 @@ def compute_dci(
         factor_names: K names.
         n_jobs: joblib workers for the per-FoV classifiers (threads; None: 1, -1: all cores).
         random_state: seed of the classifiers.
+        split: the split these parts come from, recorded with the result (None: not known).
     """
     z_train, y_train = _clean(z_train, y_train, "train")
     z_test, y_test = _clean(z_test, y_test, "test")
@@ -185,11 +190,13 @@ def compute_dci(
     todo = [f for f in range(k) if reasons[f] is None]
     importance = np.zeros((n_dims, k))
     acc_train, acc_test = np.full(k, np.nan), np.full(k, np.nan)
+    unseen = unseen_classes_note(y_train, y_test, names, None if split is None else split.mode, todo)
     if todo:
         from joblib import Parallel, delayed
 
+        x_train, x_test, _ = classifier_inputs(z_train, z_test)
         out = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(_fit_one)(z_train, y_train[:, f], z_test, y_test[:, f], random_state) for f in todo)
+            delayed(_fit_one)(x_train, y_train[:, f], x_test, y_test[:, f], random_state) for f in todo)
         for f, (imp, a_tr, a_te) in zip(todo, out):
             importance[:, f], acc_train[f], acc_test[f] = imp, a_tr, a_te
     cols = np.array(todo, dtype=np.int64)
@@ -212,19 +219,30 @@ def compute_dci(
         reasons=tuple(reasons),
         n_train=len(z_train),
         n_test=len(z_test),
+        split=split,
+        notes=() if unseen is None else (unseen,),
     )
 
 
 def dci_from_table(z: np.ndarray, factors: np.ndarray, *, factor_names: Sequence[str] | None = None,
-                   train_fraction: float = 2 / 3, rng: np.random.Generator | None = None,
+                   split: str | Split = "shuffled", seed: int = 0, train_fraction: float = TRAIN_FRACTION,
                    n_jobs: int | None = None, random_state: int = 0) -> DCIResult:
-    """DCI on one table: the first ``train_fraction`` of the rows train (shuffled if ``rng``)."""
+    """DCI on one table, split into train and test rows.
+
+    Args:
+        z: (N, D) codes. factors: (N, K) integer labels.
+        split: "shuffled" (default: one permutation seeded by ``seed``, then the first
+            ``train_fraction`` trains), "head" (the first ``train_fraction`` of the rows as they
+            are, the reference's split) or a ``Split`` already made.
+        random_state: seed of the classifiers.
+    """
     z, factors = np.asarray(z), np.asarray(factors)
     if z.ndim != 2 or factors.ndim != 2 or len(z) != len(factors):
         raise DrvizError(f"need (N, D) codes and (N, K) labels; got {z.shape} and {factors.shape}")
-    tr, te = split_train_test(len(z), train_fraction, rng)
+    sp = as_split(split, len(z), seed, train_fraction)
+    tr, te = sp.train, sp.test
     return compute_dci(z[tr], factors[tr], z[te], factors[te], factor_names=factor_names, n_jobs=n_jobs,
-               random_state=random_state)
+                       random_state=random_state, split=sp)
 
 
 def _clean(z, y, what: str) -> tuple[np.ndarray, np.ndarray]:

@@ -6,15 +6,19 @@ For each FoV, a classifier predicts its label from the code on a held-out split:
   code and disentanglement_lib's downstream task);
 - ``mlp``: sklearn ``MLPClassifier`` with two hidden layers of 256 units (as the reference).
 Each is trained on the full representation and on the **pruned** one: only the dim OMES
-associates with that FoV (DESIGN.md section 4). The split is the first 2/3 of the rows for
-training and the rest for testing, as the reference (``rng`` shuffles first).
+associates with that FoV (DESIGN.md section 4). Two thirds of the rows train and the rest test:
+by default after one seeded shuffle shared by every FoV (``drviz.metrics.split``), or the first
+two thirds as the rows are (``split="head"``, the reference's, for exact parity).
 
 What differs: the reference's "pruned" representation is the union of all FoVs' associated dims,
 used for every FoV; the default here is each FoV's own dim (``prune="factor"``), with
 ``prune="union"`` for the reference's variant. The MLP stops early on a 10% validation split
 (the reference runs sklearn's 200 epochs), which costs a fraction of the time on CPU. The
 per-FoV fits run in parallel with joblib threads. A FoV with a single training value, or no
-associated dim for the pruned variant, reports None.
+associated dim for the pruned variant, reports None. A dim that carries no information (its range
+cannot hold MIG's 20 bins, e.g. a constant 1e16, which stalls the MLP) is 0 for the classifiers,
+and one beyond float32's range is rescaled exactly (``drviz.metrics.numerics``). Test classes
+never seen in training are named in ``notes``.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from drviz.errors import DrvizError
-from drviz.metrics.dci import split_train_test
+from drviz.metrics.numerics import classifier_inputs
+from drviz.metrics.split import TRAIN_FRACTION, Split, as_split, unseen_classes_note
 
 CLASSIFIERS = ("gbt", "mlp")
 
@@ -48,13 +53,15 @@ class FactorAccuracy:
 
 @dataclass(frozen=True)
 class DownstreamResult:
-    """Per-FoV downstream test accuracies and the split they come from."""
+    """Per-FoV downstream test accuracies, the split they come from and notes (one line each)."""
 
     factors: tuple[FactorAccuracy, ...]
     classifiers: tuple[str, ...]
     prune: str
     n_train: int
     n_test: int
+    split: Split | None = None
+    notes: tuple[str, ...] = ()
 
     def mean(self, column: str) -> float | None:
         """Mean of one column (e.g. ``"gbt_pruned"``) over the FoVs where it was computed."""
@@ -70,6 +77,8 @@ class DownstreamResult:
             "prune": self.prune,
             "n_train": self.n_train,
             "n_test": self.n_test,
+            "split": None if self.split is None else self.split.to_json(),
+            "notes": list(self.notes),
         }
 
 
@@ -111,10 +120,11 @@ def downstream_accuracy(
     factor_names: Sequence[str] | None = None,
     classifiers: Sequence[str] = CLASSIFIERS,
     prune: str = "factor",
-    train_fraction: float = 2 / 3,
+    split: str | Split = "shuffled",
+    seed: int = 0,
+    train_fraction: float = TRAIN_FRACTION,
     max_train: int | None = None,
     max_test: int | None = None,
-    rng: np.random.Generator | None = None,
     n_jobs: int | None = None,
     random_state: int = 0,
     skip_full: Sequence[str] = (),
@@ -127,9 +137,11 @@ def downstream_accuracy(
             without one (its pruned accuracy is None).
         classifiers: subset of ("gbt", "mlp").
         prune: "factor" (each FoV's own dim) or "union" (all associated dims, the reference's).
-        train_fraction: first fraction of the rows (after an optional shuffle) for training.
+        split: "shuffled" (default: one permutation seeded by ``seed``, shared by every FoV),
+            "head" (the first rows as they are, the reference's split) or a ``Split`` already made
+            (``drviz.evaluation`` shares DCI's).
+        train_fraction: share of the rows that train.
         max_train, max_test: cap the split sizes (classifiers on CPU are the slow part).
-        rng: shuffle the rows before splitting.
         n_jobs: joblib threads over (FoV, classifier, variant) fits.
         skip_full: classifiers whose full-representation accuracy the caller already has (left
             None here; ``drviz.evaluation`` reuses DCI's GBT, the same classifier on the same split).
@@ -148,10 +160,12 @@ def downstream_accuracy(
     for d in dims:
         if d is not None and not 0 <= int(d) < z.shape[1]:
             raise DrvizError(f"dim {d} out of range for a {z.shape[1]}-dim representation")
-    ok = np.isfinite(z).all(axis=1)
-    z, factors = z[ok], factors[ok].astype(np.int64)
-    tr, te = split_train_test(len(z), train_fraction, rng)
-    tr, te = tr[:max_train], te[:max_test]
+    sp = as_split(split, len(z), seed, train_fraction).capped(max_train, max_test)
+    # rows with NaN/inf are dropped after splitting, so every FoV and classifier shares one split
+    tr = sp.train[np.isfinite(z[sp.train]).all(axis=1)]
+    te = sp.test[np.isfinite(z[sp.test]).all(axis=1)]
+    factors = factors.astype(np.int64)
+    x_tr, x_te, _ = classifier_inputs(z[tr], z[te])
     union = sorted({int(d) for d in dims if d is not None})
 
     def pruned_cols(f: int) -> list[int] | None:
@@ -172,7 +186,7 @@ def downstream_accuracy(
         from joblib import Parallel, delayed
 
         accs = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(_accuracy)(c, z[np.ix_(tr, cols)], factors[tr, f], z[np.ix_(te, cols)], factors[te, f], random_state)
+            delayed(_accuracy)(c, x_tr[:, cols], factors[tr, f], x_te[:, cols], factors[te, f], random_state)
             for f, c, _, cols in jobs)
         results = {(f, c, v): a for (f, c, v, _), a in zip(jobs, accs)}
     rows = []
@@ -182,7 +196,10 @@ def downstream_accuracy(
 
         rows.append(FactorAccuracy(name, None if dims[f] is None else int(dims[f]),
                                    get("gbt", "full"), get("gbt", "pruned"), get("mlp", "full"), get("mlp", "pruned")))
-    return DownstreamResult(tuple(rows), tuple(classifiers), prune, len(tr), len(te))
+    seen = [f for f in range(k) if np.unique(factors[tr, f]).size >= 2]
+    unseen = unseen_classes_note(factors[tr], factors[te], names, sp.mode, seen) if len(tr) and len(te) else None
+    return DownstreamResult(tuple(rows), tuple(classifiers), prune, len(tr), len(te), sp,
+                            () if unseen is None else (unseen,))
 
 
 __all__ = ["CLASSIFIERS", "DownstreamResult", "FactorAccuracy", "downstream_accuracy", "make_classifier"]
