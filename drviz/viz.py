@@ -3,6 +3,13 @@
 The same functions serve the app, the CLI and the tests; none computes a score. The OMES figures
 follow the paper's (Dapueto et al., NeurIPS 2024): the association matrix as a dims x FoVs heatmap
 and per-FoV bars of OS, MES and OMES at a given alpha.
+
+Every axis of names (FoVs, dims, metrics) is typed ``category`` explicitly. FoV names that look
+like numbers (``"0"``, ``"3"``, as ``pd.DataFrame(y).to_csv(index=False)`` writes them) would
+otherwise make plotly.js place the columns at x = 0, 3 and the associated-dim boxes on the wrong
+cells: plotly.py's default template says ``autotypenumbers: "strict"``, but Streamlit's chart
+theme replaces the template, and plotly.js's own default converts numeric strings. Colour scales
+have explicit bounds, so a matrix whose values are all equal keeps its colours.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import plotly.graph_objects as go
 OS_COLOR, MES_COLOR, OMES_COLOR = "#7fa7d6", "#f2b06b", "#2b6a4f"
 BEFORE_COLOR, AFTER_COLOR = "#a9a9a9", "#2b6a4f"
 _FONT = dict(family="Source Sans Pro, sans-serif", size=13)
+MEAN_LABEL_MARGIN = 64  # px right of the bars for the "mean OMES" label
 
 
 def _layout(fig: go.Figure, title: str | None, height: int | None = None) -> go.Figure:
@@ -75,7 +83,7 @@ def association_heatmap(matrix: np.ndarray, factor_names: Sequence[str], inactiv
     if dead:
         grey = np.where(np.isin(np.arange(n_dims), list(dead))[:, None], 0.0, np.nan) * np.ones((1, k))
         fig.add_trace(go.Heatmap(z=grey, x=list(factor_names), y=rows, colorscale=[[0, "#e6e6e6"], [1, "#e6e6e6"]],
-                                 showscale=False, hoverinfo="skip", xgap=2, ygap=2))
+                                 zmin=0.0, zmax=1.0, showscale=False, hoverinfo="skip", xgap=2, ygap=2))
     fig.add_trace(go.Heatmap(
         z=shown, x=list(factor_names), y=rows, zmin=0.0, zmax=1.0, colorscale="Viridis",
         text=text, texttemplate="%{text}", textfont=dict(size=12), customdata=hover,
@@ -87,8 +95,10 @@ def association_heatmap(matrix: np.ndarray, factor_names: Sequence[str], inactiv
             if d is not None:
                 fig.add_shape(type="rect", x0=f - 0.5, x1=f + 0.5, y0=d - 0.5, y1=d + 0.5,
                               line=dict(color="#d62728", width=3))
-    fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=rows, ticktext=rows)
-    fig.update_xaxes(side="top", tickangle=0)
+    # categories in the given order; boxes at x = f, y = d are then exactly the cells of (FoV f, dim d)
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=rows, autorange="reversed",
+                     tickmode="array", tickvals=rows, ticktext=rows)
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(factor_names), side="top", tickangle=0)
     _layout(fig, title, height=max(260, 34 * n_dims + 110))
     fig.update_layout(margin=dict(t=80 if title else 40), title=dict(y=0.98, yanchor="top"))
     return fig
@@ -112,13 +122,18 @@ def omes_bars(factor_names: Sequence[str], os: Sequence[float | None], mes: Sequ
         fig.add_trace(go.Bar(x=labels, y=y, name=name, marker_color=color, text=text, textposition="outside",
                              cliponaxis=False, hovertemplate=f"{name} %{{x}}: %{{y:.4f}}<extra></extra>"))
     if score is not None:
-        fig.add_hline(y=score, line=dict(color=OMES_COLOR, dash="dot", width=1.5),
-                      annotation=dict(text=f"mean OMES {score:.4f}", bgcolor="rgba(255,255,255,0.85)",
-                                      font=dict(color=OMES_COLOR)),
-                      annotation_position="top right")
+        # The label sits in the right margin, outside the plot area, so it can never cover a bar
+        # or its value (inside, at "top right", it sat on the last FoV's bars).
+        fig.add_hline(y=score, line=dict(color=OMES_COLOR, dash="dot", width=1.5))
+        fig.add_annotation(x=1.0, xref="paper", xanchor="left", xshift=4, y=score, yref="y", yanchor="middle",
+                           text=f"mean<br>OMES<br>{score + 0.0:.4f}", showarrow=False, align="left",
+                           font=dict(color=OMES_COLOR, size=11))
     fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.18))
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=labels)
     fig.update_yaxes(range=[0, 1.12], title=f"score (alpha {alpha:.2f}, {pooling} pooling)")
-    return _layout(fig, title, height=380)
+    _layout(fig, title, height=380)
+    fig.update_layout(margin=dict(r=MEAN_LABEL_MARGIN if score is not None else 10))
+    return fig
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,6 +193,7 @@ def before_after_bars(names: Sequence[str], before: Sequence[float | None], afte
                              text=["n/a" if v is None else f"{v:.2f}" for v in y], textposition="outside",
                              textfont=dict(size=10), cliponaxis=False))
     fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.2))
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(names))
     fig.update_yaxes(title=y_title, range=list(y_range) if y_range else None)
     return _layout(fig, title, height=340)
 

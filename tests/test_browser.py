@@ -2,7 +2,8 @@
 
 Moves the alpha slider with the keyboard and checks the displayed OMES against the backend, opens
 every page and asserts no error element, trains a tiny model from the Models page and watches it
-appear in the pickers. Screenshots go to ``artifacts/screenshots/``.
+appear in the pickers, and reads an uploaded heatmap's cells from plotly.js as drawn with
+Streamlit's chart theme. Screenshots go to ``artifacts/screenshots/``.
 """
 
 from __future__ import annotations
@@ -136,3 +137,58 @@ def test_train_from_the_browser_and_pick_the_new_run(server, page):
     page.keyboard.press("Escape")
     assert page.locator(ERRORS).count() == 0
     assert (root / name / "model.pt").exists()
+
+
+# Reads, from the graph divs plotly.js drew, the association heatmap whose x categories are the
+# uploaded FoV names; null until it is drawn. Coordinates come from plotly.js itself (d2c: a
+# category's index on a category axis, its numeric value on a linear one).
+HEATMAP_CELLS_JS = """(names) => {
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    const fl = gd._fullLayout;
+    if (!fl || !fl.xaxis || !fl.title || !String(fl.title.text).startsWith('Association matrix')) continue;
+    const heat = (gd._fullData || []).filter(t => t.type === 'heatmap').pop();
+    if (!heat || heat.x.map(String).join('|') !== names.join('|')) continue;
+    return {
+      xtype: fl.xaxis.type, ytype: fl.yaxis.type,
+      columns: names.map(n => fl.xaxis.d2c(n)),
+      boxes: (fl.shapes || []).map(s => [s.x0 + 0.5, s.y0 + 0.5]),
+      rows: heat.y.map(r => fl.yaxis.d2c(r)),
+    };
+  }
+  return null;
+}"""
+
+
+def test_numeric_looking_fov_names_keep_their_heatmap_cells(server, page, tmp_path):
+    """FoV names "0", "3", "5" (as ``pd.DataFrame(y).to_csv(index=False)`` writes them) uploaded on
+    the OMES page and drawn with Streamlit's chart theme: plotly.js's axis is categorical, column f
+    is FoV f (not x = 0, 3, 5), and each red box sits on its FoV's column and its dim's row."""
+    import numpy as np
+
+    from drviz import explore
+    from drviz.representations import Representation, load_representation, save_representation
+
+    url, _ = server
+    names = ["0", "3", "5"]
+    rng = np.random.default_rng(0)
+    f = np.stack([rng.integers(0, s, 600) for s in (6, 7, 8)], axis=1)
+    z = np.c_[f + 0.05 * rng.normal(size=f.shape), np.zeros(len(f))].astype(np.float32)  # dim 3 inactive
+    folder = save_representation(Representation(z, None, f, tuple(names)), tmp_path / "numeric")
+    dims = explore.omes_of(load_representation(folder), 0).dims  # the app's seed (sidebar default 0)
+    assert dims == (0, 1, 2)
+
+    open_page(page, url, "omes")
+    page.get_by_role("tab", name="Upload a representation").click()
+    uploader = page.get_by_test_id("stFileUploader")
+    uploader.filter(has_text="representations.npz").locator("input[type=file]").set_input_files(
+        str(folder / "representations.npz"))
+    wait_idle(page)
+    uploader.filter(has_text="classes.csv").locator("input[type=file]").set_input_files(str(folder / "classes.csv"))
+    wait_idle(page)
+    cells = page.wait_for_function(HEATMAP_CELLS_JS, arg=names, timeout=60_000).json_value()
+    page.screenshot(path=str(SHOTS / "omes_numeric_fov_names.png"), full_page=True)
+    assert page.locator(ERRORS).count() == 0
+    assert cells["xtype"] == "category" and cells["ytype"] == "category"
+    assert cells["columns"] == [0, 1, 2]  # a linear axis would put them at 0, 3, 5
+    assert cells["rows"] == [0, 1, 2, 3]
+    assert cells["boxes"] == [[f, d] for f, d in enumerate(dims)]

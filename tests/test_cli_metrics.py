@@ -262,6 +262,35 @@ def test_degenerate_folder_scores_and_never_prints_negative_zero(capsys, tmp_pat
     assert "const" in out and "   0.0000  not measurable" in out  # MIG's table: H = 0.0000
 
 
+# -- a closed pipe (issue 12, section 4) -------------------------------------------------------------
+@pytest.mark.parametrize(("argv", "status"), [(["mig", "{folder}"], 141), (["omes", "{folder}", "--json"], 141),
+                                             (["--help"], 0)])  # argparse swallows the error itself
+def test_closed_pipe_ends_quietly(tmp_path, argv, status):
+    """``python -m drviz ... | head``: the reader is gone before drviz writes; drviz ends as Unix
+    tools do (status 141, as for SIGPIPE), with nothing on stderr; it used to print a
+    BrokenPipeError traceback."""
+    import os
+
+    folder = issue_folder(tmp_path / "rep", 0.0)
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone: every write to the pipe fails with EPIPE
+    try:
+        proc = subprocess.run([sys.executable, "-m", "drviz", *(a.format(folder=folder) for a in argv)], cwd=ROOT,
+                              stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert proc.stderr == "" and proc.returncode == status
+
+
+def test_head_of_the_output(tmp_path):
+    """The same through a shell pipe into ``head -n 1``, as a user types it."""
+    folder = issue_folder(tmp_path / "rep", 0.0)
+    proc = subprocess.run(f"{sys.executable} -m drviz omes {folder} | head -n 1", shell=True, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.startswith(str(folder)) and proc.stdout.count("\n") == 1
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr
+
+
 # -- classes.csv as pandas writes it (issue 12, section 2) ---------------------------------------------
 @pytest.fixture
 def pandas_pair(tmp_path):

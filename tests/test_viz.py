@@ -48,6 +48,56 @@ def test_heatmap_without_inactive_dims_has_one_trace():
     assert len(fig.data) == 1 and not fig.layout.shapes
 
 
+@pytest.mark.parametrize("value", [0.0, 0.5, 1.0])
+def test_heatmap_colour_scale_is_fixed_when_every_value_is_equal(value):
+    """Without bounds plotly stretches a constant matrix's colour scale around its one value; A is
+    always read on [0, 1], so 0.5 everywhere is mid-scale and 1 is the top colour."""
+    fig = viz.association_heatmap(np.full((3, 2), value), ("a", "b"), inactive_dims=[1])
+    for trace in fig.data:
+        assert (trace.zmin, trace.zmax) == (0.0, 1.0)
+        assert trace.zauto is None or trace.zauto is False
+
+
+# -- numeric-looking FoV names (issue 12, section 4) ----------------------------------------------------
+NUMERIC = ("0", "3", "5")  # pd.DataFrame(y).to_csv(index=False) writes the FoV names 0, 1, 2, ...
+
+
+def test_heatmap_axes_are_categorical_whatever_the_template():
+    """The figure itself says "category": Streamlit's chart theme replaces the template, and
+    plotly.js's own default would turn "0", "3", "5" into x = 0, 3, 5."""
+    comps = components_from_matrix(A[:, :3], NUMERIC, inactive_dims=[2])
+    fig = viz.association_heatmap(A[:, :3], NUMERIC, [2], comps.dims)
+    fig.update_layout(template=None)  # what st.plotly_chart's theme does to it
+    assert fig.layout.xaxis.type == "category" and fig.layout.yaxis.type == "category"
+    assert list(fig.layout.xaxis.categoryarray) == list(NUMERIC)
+    assert list(fig.layout.yaxis.categoryarray) == ["dim 0", "dim 1", "dim 2 (inactive)", "dim 3"]
+    for trace in fig.data:
+        assert list(trace.x) == list(NUMERIC)
+    # box f sits on category f (index f on a category axis), on the row of its dim
+    boxes = [(s.x0 + 0.5, s.y0 + 0.5) for s in fig.layout.shapes]
+    assert boxes == [(0, 0), (1, 1), (2, 3)] and comps.dims == (0, 1, 3)
+
+
+def test_bar_charts_have_categorical_x_axes():
+    bars = viz.omes_bars(NUMERIC, [0.9, 0.2, 0.5], [0.8, 0.3, 0.3], [0.85, 0.25, 0.4], 0.5, "avg", score=0.5)
+    pair = viz.before_after_bars(NUMERIC, [0.1, 0.2, 0.3], [0.5, 0.6, 0.7])
+    for fig in (bars, pair):
+        fig.update_layout(template=None)
+        assert fig.layout.xaxis.type == "category" and list(fig.layout.xaxis.categoryarray) == list(NUMERIC)
+
+
+def test_mean_omes_label_sits_outside_the_bars():
+    """The label of the mean line lives in the right margin (x >= 1 in paper coordinates: right of
+    the plot area), so it cannot cover a bar or its value, whatever the last FoV scores."""
+    fig = viz.omes_bars(NUMERIC, [0.9, 0.9, 0.62], [0.8, 0.8, 0.62], [0.85, 0.85, 0.62], 0.5, "avg", score=0.7734)
+    (label,) = [a for a in fig.layout.annotations if "mean" in a.text]
+    assert label.xref == "paper" and label.x >= 1.0 and label.xanchor == "left"
+    assert label.yref == "y" and label.y == 0.7734 and "0.7734" in label.text
+    assert fig.layout.margin.r >= viz.MEAN_LABEL_MARGIN > 50  # room for the label's widest line
+    assert fig.layout.shapes[0].y0 == 0.7734  # the line itself still spans the bars
+    assert not viz.omes_bars(NUMERIC, [0.9] * 3, [0.8] * 3, [0.85] * 3, 0.5, "avg").layout.annotations
+
+
 # -- OMES bars ------------------------------------------------------------------------------------
 def test_omes_bars_show_the_per_fov_values_and_not_measurable_as_gaps():
     fig = viz.omes_bars(NAMES, [0.9, None, 0.5], [0.8, None, 0.3], [0.85, None, 0.4], 0.5, "avg", score=0.625,
