@@ -417,7 +417,7 @@ def transfer_tables(before: Scores, after: Scores, alpha: float = 0.5,
     ):
         vb, va = fn(before, ob), fn(after, oa)
         summary.append({"metric": label, "before": vb, "after": va,
-                        "change": None if vb is None or va is None else round(va - vb, 4)})
+                        "change": None if vb is None or va is None else round(va - vb, 4) + 0.0})  # never -0.0
     return pd.DataFrame(rows), pd.DataFrame(summary)
 
 

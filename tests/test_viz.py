@@ -265,3 +265,18 @@ def test_representation_refuses_unlabelled_and_bad_sizes():
         explore.representation(model, "color_dsprites", n=5)
     rep = explore.representation(model, "dsprites", n=120)  # grayscale data, colour model: adapted
     assert rep.mean.shape == (120, 10) and rep.factor_names[0] == "shape"
+
+
+def test_transfer_table_change_is_never_negative_zero(comps):
+    """A change that rounds to zero shows as 0.0, not -0.0 (e.g. DCI D 0.30001 -> 0.30000)."""
+    from types import SimpleNamespace
+
+    from drviz.metrics.downstream import DownstreamResult
+
+    def scores(d):
+        down = DownstreamResult((), ("gbt",), "factor", 0, 0)
+        return explore.Scores(comps, down, SimpleNamespace(disentanglement=d, completeness=0.5, informativeness_test=0.5),
+                              SimpleNamespace(mig=0.2))
+    _, summary = explore.transfer_tables(scores(0.30001), scores(0.30000))
+    change = summary.set_index("metric").loc["DCI disentanglement", "change"]
+    assert change == 0.0 and not np.signbit(change)
