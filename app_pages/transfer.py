@@ -9,7 +9,7 @@ import streamlit as st
 from drviz import checkpoints as ckpt
 from drviz import explore, viz
 from drviz.imaging import tile
-from drviz.config import METHODS
+from drviz.config import METHODS, PRECISIONS
 from app_pages import _common as ui
 
 st.title("Transfer")
@@ -39,12 +39,14 @@ with ui.guard("prepare the fine-tuning form"):
                               help="beta_vae (the paper's choice) needs no labels; the weak methods need a "
                                    "labelled target.")
         seed = c6.number_input("Seed", 0, 100_000, 0)
+        precision = st.selectbox("Precision", PRECISIONS, help=ui.PRECISION_HELP)
         submitted = st.form_submit_button("Start fine-tuning", type="primary", icon=":material/play_arrow:")
     if submitted:
         from drviz import jobs
         from drviz.training import transfer_config
 
-        config = transfer_config(source, target, steps=int(steps), lr=float(lr), method=method, seed=int(seed))
+        config = transfer_config(source, target, steps=int(steps), lr=float(lr), method=method, seed=int(seed),
+                                 precision=precision)
         config = replace(config, checkpoint_every=max(50, min(500, int(steps) // 4)))
         path = jobs.start_job(config, f"{source}-to-{target}-s{int(seed)}")
         ui.remember_job(path)

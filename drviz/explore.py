@@ -427,7 +427,7 @@ def transfer_map(infos: Sequence[RunInfo]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     names = {r.name for r in infos}
     for r in sorted(infos, key=lambda r: _weights_mtime(r.path)):
-        src = Path(r.config.init_from).name if r.config.init_from else None
+        src = Path(r.config.init_from).name if r.config.is_transfer else None  # not a continuation
         if src in names:
             out.setdefault(src, []).append(r.name)
     return out
@@ -442,7 +442,7 @@ def _weights_mtime(path: Path) -> float:
 
 def transfers_of(source: str, root: Path | None = None) -> list[RunInfo]:
     """Usable runs fine-tuned directly from ``source``."""
-    return [r for r in usable_runs(root) if r.config.init_from and Path(r.config.init_from).name == source]
+    return [r for r in usable_runs(root) if r.config.is_transfer and Path(r.config.init_from).name == source]
 
 
 # ---------------------------------------------------------------------------------------------
