@@ -70,6 +70,18 @@ def read_history(run_path: Path) -> list[dict]:
     return [{**row, "step": int(row["step"])} for row in rows]
 
 
+def wall_seconds(history: list[dict]) -> float:
+    """Training wall time summed over sessions: ``elapsed_s`` restarts at every (re)start, so
+    each drop closes a session. A continuation's history includes its parent's time."""
+    total = last = 0.0
+    for row in history:
+        elapsed = float(row.get("elapsed_s", 0.0))
+        if elapsed < last:
+            total += last
+        last = elapsed
+    return total + last
+
+
 # -- safe loading -------------------------------------------------------------------------
 def load_tensors(path: Path) -> dict:
     """``torch.load`` with pickles disabled, mapping every failure to a one-line DrvizError."""

@@ -254,7 +254,7 @@ def _build(config: RunConfig, ds: GroundTruthDataset, root: Path | None) -> tupl
                          f"lr {c.lr:g}, {src.precision}); fresh optimizer")
             history = [row for row in ckpt.read_history(src.path) if row["step"] <= src.step]
         else:
-            notes.append(f"initialised from {src.name} ({src.config.dataset}, {src.config.method})")
+            notes.append(f"initialised from {src.name} at step {src.step} ({src.config.dataset}, {src.config.method})")
         notes += adapted
     return model, spec, notes, history
 

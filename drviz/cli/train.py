@@ -184,24 +184,28 @@ def cmd_transfer(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    from drviz.checkpoints import list_runs, runs_root
+    from drviz.checkpoints import list_runs, read_history, runs_root, wall_seconds
+    from drviz.explore import headline_scores
 
     root = Path(args.root) if args.root else runs_root()
     runs = list_runs(root)
     if not runs:
         print(f"no runs under {root}; train one with `python -m drviz train --dataset color_dsprites`")
         return 0
-    header = f"{'run':34} {'dataset':22} {'method':12} {'beta':>5} {'dim':>4} {'step':>12} {'loss':>9} {'OMES':>7}  source"
+    header = (f"{'run':44} {'dataset':16} {'method':10} {'beta':>4} {'step':>15} {'prec':>4} {'wall':>6} "
+              f"{'loss':>8} {'OMES':>6} {'DCI D':>6} {'MIG':>6}  from")
     print(header)
     print("-" * len(header))
     for r in runs:
         c = r.config
-        omes = (r.metrics or {}).get("omes", {})
-        omes_val = omes.get("avg", {}).get("omes") if isinstance(omes.get("avg"), dict) else omes.get("avg")
+        scores = headline_scores(r.metrics)
         loss = r.state.get("loss")
-        print(f"{r.name[:34]:34} {c.dataset[:22]:22} {c.method:12} {c.beta:5g} {c.latent_dim:4d} "
-              f"{r.step:>6}/{c.steps:<5} {loss if loss is None else f'{loss:9.1f}':>9} "
-              f"{'' if omes_val is None else f'{omes_val:7.3f}':>7}  {c.init_from or ''}")
+        loss = f"{loss:8.1f}" if isinstance(loss, (int, float)) and not isinstance(loss, bool) else ""
+        hours = wall_seconds(read_history(r.path)) / 3600
+        cells = [f"{scores[k]:6.3f}" if k in scores else f"{'':6}" for k in ("OMES", "DCI D", "MIG")]
+        origin = (f"{c.init_from} at {c.init_step}" if c.continued else c.init_from) or ""
+        print(f"{r.name[:44]:44} {c.dataset[:16]:16} {c.method[:10]:10} {c.beta:4g} {r.step:>7}/{c.steps:<7} "
+              f"{r.precision:>4} {hours:5.1f}h {loss:>8} {' '.join(cells)}  {origin}")
     return 0
 
 
