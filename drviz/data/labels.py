@@ -74,18 +74,27 @@ def read_labels_table(source: str | Path | bytes, *, name: str | None = None, ke
     import pandas as pd
 
     what = name or (Path(source).name if not isinstance(source, bytes) else "labels table")
+
+    def opened():  # pandas reads a path itself; bytes need a fresh buffer per read
+        return io.BytesIO(source) if isinstance(source, bytes) else source
+
     try:
-        text = source.decode("utf-8-sig") if isinstance(source, bytes) else None
-        first = text.splitlines()[0] if text else ""
-        if text is None:
+        if isinstance(source, bytes):
+            first = source.split(b"\n", 1)[0].decode("utf-8-sig")
+        else:
             with open(source, encoding="utf-8-sig", newline="") as fh:
                 first = fh.readline()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DrvizError(f"cannot read {what} ({exc.__class__.__name__}); save it as a UTF-8 CSV file") from None
-    header = [h.strip() for h in next(csv.reader([first]), [])]
-    try:
-        df = pd.read_csv(io.StringIO(text) if text is not None else source, dtype=str, keep_default_na=False,
-                         skip_blank_lines=True, encoding="utf-8-sig")
+        header = [h.strip() for h in next(csv.reader([first]), [])]
+        read = dict(skip_blank_lines=True, encoding="utf-8-sig")
+        # one row first: pandas' column labels, and whether the body has a field more than the
+        # header (pandas then takes the header-less first column as its index)
+        probe = pd.read_csv(opened(), nrows=1, dtype=str, **read)
+        inferred = not isinstance(probe.index, pd.RangeIndex)
+        if inferred:
+            header.insert(0, "")
+        key_pos = _key_position(key, header, what, key_label)
+        as_text = {} if key_pos is None or (inferred and key_pos == 0) else {probe.columns[key_pos - inferred]: str}
+        df = pd.read_csv(opened(), dtype=as_text or None, low_memory=False, **read)  # typed: fast on 1M rows
     except pd.errors.EmptyDataError:
         raise DrvizError(f"cannot read {what}: it is empty; write a header row with one name per column, "
                          "then one row per sample") from None
@@ -97,25 +106,19 @@ def read_labels_table(source: str | Path | bytes, *, name: str | None = None, ke
         raise DrvizError(f"cannot read {what}: {str(exc).strip().splitlines()[0]}") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise DrvizError(f"cannot read {what} ({exc.__class__.__name__}); save it as a UTF-8 CSV file") from None
-    cells = [df.iloc[:, i].to_numpy(dtype=object) for i in range(df.shape[1])]
-    if not isinstance(df.index, pd.RangeIndex):
-        # the body has one field more than the header: pandas took the header-less first column
-        # as its index; give it back as a column without a name
-        cells.insert(0, df.index.to_numpy(dtype=object))
-        header.insert(0, "")
+    cells = ([df.index.to_numpy()] if inferred else []) + [df.iloc[:, i].to_numpy() for i in range(df.shape[1])]
     header = (header + [""] * len(cells))[:len(cells)]
     n = len(df)
     if n == 0:
         raise DrvizError(f"{what}: has a header but no rows; add one row per sample")
 
-    key_pos = _key_position(key, header, what, key_label)
     notes, fov_cols = [], []
     for i, col in enumerate(cells):
         if i == key_pos:
             continue
         if header[i] == "" or _UNNAMED.fullmatch(header[i]):
             label = f"no header, pandas' 'Unnamed: {i}'" if header[i] == "" else f"header {header[i]!r}"
-            if len(set(col.tolist())) == n:
+            if len(pd.unique(col)) == n:
                 notes.append(f"{what}: dropped column {i + 1} ({label}): it holds {_index_text(col)}, a row index "
                              "(as df.to_csv() writes one), not a factor")
                 continue
@@ -131,22 +134,23 @@ def read_labels_table(source: str | Path | bytes, *, name: str | None = None, ke
 
     values = np.empty((n, len(fov_cols)), np.int64)
     for j, i in enumerate(fov_cols):
-        values[:, j] = _integer_column(cells[i], header[i], what, source)
+        values[:, j] = _integer_column(cells[i], header[i], what, source, i)
     for j, c in enumerate(names):
         if n >= MIN_ROWS_ALL_DISTINCT and np.unique(values[:, j]).size == n:
             raise DrvizError(f"{what}: column {c!r} has a different value in every row ({n} rows), so it is not a "
                              "factor of variation (an id or a row number?); remove that column")
     keys = None
     if key_pos is not None:
-        keys = np.array([str(v).strip() for v in cells[key_pos]], dtype=object)
-        empty = np.flatnonzero(keys == "")
+        text = pd.Series(cells[key_pos], dtype=object).fillna("").astype(str).str.strip()
+        empty = np.flatnonzero((text == "").to_numpy())
         if empty.size:
-            line = _line_of(source, int(empty[0]))
+            line, _ = _cell(source, int(empty[0]), key_pos)
             raise DrvizError(f"{what}: no {key_label} named in column {header[key_pos]!r} on line {line}; "
                              f"every row needs its {key_label}")
-        uniq, counts = np.unique(keys.astype(str), return_counts=True)
-        if (counts > 1).any():
-            raise DrvizError(f"{what}: {key_label} {str(uniq[counts > 1][0])!r} is listed twice; keep one row per {key_label}")
+        twice = np.flatnonzero(text.duplicated().to_numpy())
+        if twice.size:
+            raise DrvizError(f"{what}: {key_label} {text.iloc[twice[0]]!r} is listed twice; keep one row per {key_label}")
+        keys = text.to_numpy(dtype=object)
     return LabelsTable(names, values, keys, tuple(notes))
 
 
@@ -165,42 +169,50 @@ def _key_position(key, header: list[str], what: str, key_label: str) -> int | No
 def _index_text(col: np.ndarray) -> str:
     n = len(col)
     try:
-        as_int = np.array([int(str(v).strip()) for v in col])
+        as_int = np.array([int(str(v).strip()) for v in col]) if col.dtype.kind in "OSU" else col
     except ValueError:
-        return f"a different value in every row ({n} rows)"
-    if np.array_equal(as_int, np.arange(n)):
+        as_int = None
+    if as_int is not None and np.array_equal(as_int, np.arange(n)):
         return f"the row numbers 0..{n - 1}"
     return f"a different value in every row ({n} rows)"
 
 
-def _integer_column(col: np.ndarray, name: str, what: str, raw) -> np.ndarray:
-    """(N,) int64 from a column of strings, or a one-line error naming the first bad cell."""
+def _integer_column(col: np.ndarray, name: str, what: str, source, pos: int) -> np.ndarray:
+    """(N,) int64 from a column as pandas parsed it, or a one-line error naming the first bad
+    cell (its text and line are read back from the file: the error path only)."""
     import pandas as pd
 
-    text = pd.Series(col, dtype=object).astype(str).str.strip()
-    empty = np.flatnonzero((text == "").to_numpy())
-    if empty.size:
-        raise DrvizError(f"{what}: missing label in column {name!r} on line {_line_of(raw, int(empty[0]))}; "
-                         "every row needs every label")
-    num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
-    bad = np.flatnonzero(np.isnan(num) & (text.str.lower() != "nan").to_numpy())
-    if bad.size:
-        r = int(bad[0])
-        raise DrvizError(f"{what}: column {name!r} is not numeric ({text.iloc[r]!r} on line {_line_of(raw, r)}); "
-                         "labels must be integer class indices")
+    if col.dtype.kind in "iu":
+        num = col.astype(np.float64)
+    elif col.dtype.kind == "f":
+        num = col
+    else:  # text (or True/False): numbers with spaces are still numbers
+        missing = pd.isna(col)
+        text = pd.Series(col, dtype=object).where(~missing, "").astype(str).str.strip()
+        num = pd.to_numeric(text.where(text != "", None), errors="coerce").to_numpy(dtype=np.float64)
+        bad = np.flatnonzero(np.isnan(num) & (text != "").to_numpy())
+        if bad.size:
+            line, cell = _cell(source, int(bad[0]), pos)
+            raise DrvizError(f"{what}: column {name!r} is not numeric ({cell!r} on line {line}); "
+                             "labels must be integer class indices")
+    missing = np.flatnonzero(np.isnan(num))
+    if missing.size:
+        line, _ = _cell(source, int(missing[0]), pos)
+        raise DrvizError(f"{what}: missing label in column {name!r} on line {line}; every row needs every label")
     with np.errstate(invalid="ignore"):
         wrong = ~np.isfinite(num) | (num != np.round(num)) | (np.abs(num) >= 2.0**62)
     if wrong.any():
-        r = int(np.flatnonzero(wrong)[0])
-        raise DrvizError(f"{what}: label {text.iloc[r]!r} in column {name!r} on line {_line_of(raw, r)} is not an "
-                         "integer; labels must be integer class indices")
-    return num.astype(np.int64)
+        line, cell = _cell(source, int(np.flatnonzero(wrong)[0]), pos)
+        raise DrvizError(f"{what}: label {cell!r} in column {name!r} on line {line} is not an integer; "
+                         "labels must be integer class indices")
+    return col.astype(np.int64) if col.dtype.kind == "i" else num.astype(np.int64)
 
 
-def _line_of(raw, row: int) -> int:
-    """The file line of data row ``row`` (0-based), skipping blank lines as pandas does (error path only)."""
+def _cell(source, row: int, pos: int) -> tuple[int, str]:
+    """(file line, text) of data row ``row`` (0-based), column ``pos``, skipping blank lines as
+    pandas does. The error path only: it reads the file again with the csv module."""
     try:
-        data = raw if isinstance(raw, bytes) else Path(raw).read_bytes()
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
         reader = csv.reader(io.StringIO(data.decode("utf-8-sig")))
         next(reader, None)
         seen = -1
@@ -208,10 +220,10 @@ def _line_of(raw, row: int) -> int:
             if any(c.strip() for c in cells):
                 seen += 1
                 if seen == row:
-                    return reader.line_num
+                    return reader.line_num, (cells[pos].strip() if pos < len(cells) else "")
     except (OSError, UnicodeDecodeError, csv.Error):
         pass
-    return row + 2
+    return row + 2, ""
 
 
 __all__ = ["LabelsTable", "MIN_ROWS_ALL_DISTINCT", "read_labels_table"]
