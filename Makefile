@@ -11,8 +11,11 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-$(VENV)/.app: requirements.txt | $(VENV)/bin/python
+# The pinned versions first, then drviz itself as an editable package (no dependency resolution:
+# the pins are what the tests run).
+$(VENV)/.app: requirements.txt pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
 $(VENV)/.test: requirements-test.txt $(VENV)/.app

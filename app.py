@@ -7,17 +7,11 @@ Pages only lay out widgets and call ``drviz`` (STYLE convention 10).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent
-if str(ROOT) not in sys.path:  # pages import their helpers as ``app_pages._common``
-    sys.path.insert(0, str(ROOT))
-
-import streamlit as st  # noqa: E402
+import streamlit as st
 
 st.set_page_config(page_title="drviz", page_icon=":material/grid_view:", layout="wide")
 
+# `streamlit run` puts this file's folder on sys.path, so the pages' helpers import as a package.
 from app_pages import _common as ui  # noqa: E402
 
 

@@ -14,17 +14,15 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ[_var] = "1"  # one core, set before numpy is imported
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from drviz.data import dataset_names, get_dataset  # noqa: E402
+from drviz.data import dataset_names, get_dataset
 
 BATCH = 256
 DSPRITES_FAMILY = {"dsprites", "color_dsprites", "noisy_dsprites", "noisy_color_dsprites"}

@@ -20,20 +20,17 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
-
-from drviz import training  # noqa: E402
-from drviz.config import RunConfig  # noqa: E402
-from drviz.models import VAE, ModelSpec  # noqa: E402
+from drviz import training
+from drviz.config import RunConfig
+from drviz.models import VAE, ModelSpec
 
 OUT = Path(__file__).resolve().parent / "results" / "training.json"
 

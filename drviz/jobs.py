@@ -116,8 +116,7 @@ def start_job(config: RunConfig, name: str | None = None, root: Path | None = No
     ckpt.atomic_write_json(path / "job_config.json", config.to_json())
     cmd = [sys.executable, "-m", "drviz", "train", "--config", str(path / "job_config.json"), "--out", str(path),
            "--threads", "1", "--progress-file", str(path / "progress.json")]
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", DRVIZ_CHECKPOINTS=str(root),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", DRVIZ_CHECKPOINTS=str(root))
     with open(path / "job.log", "wb") as log:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)

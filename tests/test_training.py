@@ -77,7 +77,7 @@ def test_resume_after_kill_9(tmp_path):
     cfg = RunConfig(dataset="dsprites", steps=400, batch_size=8, seed=5, checkpoint_every=10)
     (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_json()))
     out = tmp_path / "killed"
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.Popen([sys.executable, "-m", "drviz", "train", "--config", str(tmp_path / "cfg.json"),
                              "--out", str(out), "--threads", "1"], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
