@@ -23,16 +23,11 @@ import json
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
-
-from conftest_app import launch_chromium, make_fixture_runs, streamlit_server, wait_idle  # noqa: E402
+from drviz.testing import REPO, launch_chromium, make_fixture_runs, streamlit_server, wait_idle
 
 expect = None  # playwright's, imported in main()
 TARGETS = {"cold_start_s": 5.0, "alpha_round_trip_ms": 300.0}

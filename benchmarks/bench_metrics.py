@@ -29,7 +29,6 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from drviz.metrics.dci import compute_dci, dci_from_table, split_train_test  # noqa: E402
 from drviz.metrics.mig import compute_mig  # noqa: E402
 from drviz.metrics.omes import association_matrix, omes_components  # noqa: E402

@@ -9,14 +9,12 @@ Streamlit's chart theme. Screenshots go to ``artifacts/screenshots/``.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest_app import CHROMIUM, REPO, launch_chromium, make_fixture_runs, streamlit_server, wait_idle  # noqa: E402
+from drviz.testing import CHROMIUM, REPO, launch_chromium, make_fixture_runs, streamlit_server, wait_idle
 
 pytestmark = [
     pytest.mark.browser,

@@ -1,4 +1,4 @@
-"""Helpers shared by the app tests (imported by name; not a pytest conftest).
+"""Helpers shared by the app tests and the app benchmark (a fixture run root, a server, a browser).
 
 - ``make_fixture_runs(root)``: a 3-step colour source and its 2-step transfer, trained with a high
   learning rate so that their latent dims are active (OMES has a value), in about 5 s.
