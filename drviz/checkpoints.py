@@ -267,6 +267,27 @@ def lineage(info: RunInfo, root: Path | None = None) -> list[str]:
     return chain
 
 
+def save_checkpoint(run_path: Path, weights: dict, train_state: dict, history: list[dict], state: dict) -> None:
+    """A training checkpoint: ``train_state.pt`` (what ``--resume`` reads: weights, optimizer,
+    step, ...), ``model.pt`` (the plain weights), ``history.csv`` and ``state.json``, each atomic."""
+    run_path = Path(run_path)
+    atomic_torch_save(train_state, run_path / "train_state.pt")
+    atomic_torch_save(weights, run_path / "model.pt")
+    write_history(run_path / "history.csv", history)
+    atomic_write_json(run_path / "state.json", state)
+
+
+def load_train_state(run_path: Path) -> dict:
+    """``train_state.pt`` of a run in progress (pickles disabled), for ``--resume``."""
+    path = Path(run_path) / "train_state.pt"
+    if not path.exists():
+        raise DrvizError(f"nothing to resume in {run_path}: no train_state.pt (start the run without --resume)")
+    state = load_tensors(path)
+    if "model" not in state or "optimizer" not in state or "step" not in state:
+        raise DrvizError(f"{path} lacks model, optimizer or step: it is not a drviz training state")
+    return state
+
+
 def save_metrics(run_path: Path, data: dict) -> None:
     atomic_write_json(Path(run_path) / "metrics.json", data)
 

@@ -295,8 +295,7 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False,
         torch.set_num_threads(threads)
 
     if resume:
-        if not (out / "train_state.pt").exists():
-            raise DrvizError(f"nothing to resume in {out}: no train_state.pt (start the run without --resume)")
+        state = ckpt.load_train_state(out)
         saved, spec, notes = ckpt.read_config(out)
         precision = ckpt.read_precision(out)
         config = _resume_config(saved, config, out, precision)
@@ -305,7 +304,6 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False,
         for stale in out.glob(".*.tmp"):  # a write cut short by a kill: the target file is intact
             stale.unlink()
         model = VAE(spec)
-        state = ckpt.load_tensors(out / "train_state.pt")
         ckpt.load_weights(model, state["model"], f"{out.name}/train_state.pt")
         start = int(state["step"])
         history = [row for row in ckpt.read_history(out) if row["step"] <= start]
@@ -340,10 +338,7 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False,
         if plateau is not None:
             train_state["plateau"] = plateau.state_dict()
             train_state["plateau_window"] = torch.tensor([window_sum, window_n], dtype=torch.float64)
-        ckpt.atomic_torch_save(train_state, out / "train_state.pt")
-        ckpt.atomic_torch_save(weights, out / "model.pt")
-        ckpt.write_history(out / "history.csv", history)
-        ckpt.atomic_write_json(out / "state.json", {
+        ckpt.save_checkpoint(out, weights, train_state, history, {
             "step": step, "steps": config.steps, "finished": finished, "cancelled": cancelled,
             "device": str(dev), "precision": precision,
             "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
