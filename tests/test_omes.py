@@ -400,7 +400,7 @@ def test_lines_when_label_codes_overflow_int64():
     rng = np.random.default_rng(0)
     base = rng.integers(0, 1000, size=(400, 9)) * 1000 + np.arange(400)[:, None]  # 400 values each
     f = np.r_[base, base.copy()]
-    from drviz.metrics.omes import _codes
+    from drviz.metrics.pairing import factor_codes as _codes
 
     assert float(np.prod(_codes(f)[1].astype(float))) > 2.0**62
     f[400:, 2] = (f[400:, 2] + 1)  # each row gets a partner differing in FoV 2 only

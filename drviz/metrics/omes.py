@@ -1,67 +1,21 @@
 """OMES: Overlap Multiple Encoding Scores (Dapueto et al., NeurIPS 2024, "Transferring
 disentangled representations: bridging the gap between synthetic and real images").
 
-The definition (DESIGN.md section 7) follows the paper's reference implementation
-(JacopoDapueto/transfer_disentanglement, ``src/evaluation/metrics/omes.py``); this module is a
-re-implementation, not a copy. It is split the way the app needs it (STYLE convention 3):
+A re-implementation (not a copy) of the paper's reference code (JacopoDapueto/
+transfer_disentanglement, ``src/evaluation/metrics/omes.py``), split the way the app needs it:
 
 1. ``association_matrix(z, factors)`` (or ``association_from_pairs``) builds A (dims x FoVs):
-   A[d, f] = 1 - |pearson(z_d(x), z_d(y))| over intervention pairs (x, y) of f, rounded to 4
-   decimals, and finds the inactive dims. This is the only expensive step.
-2. ``omes_components(A)`` computes, once, the per-dim OS and MES and their max- and avg-pooled
-   per-FoV vectors, the FoV -> dim association and which FoVs are measurable.
-3. ``OMESComponents.omes(alpha, pooling)`` is ``alpha * OS + (1 - alpha) * MES``: a linear
-   recombination of two cached vectors, microseconds per call (the alpha slider).
+   A[d, f] = 1 - |pearson(z_d(x), z_d(y))| over intervention pairs (x, y) of f (from
+   ``drviz.metrics.pairing``), rounded to 4 decimals, and finds the inactive dims. The only
+   expensive step.
+2. ``omes_components(A)`` computes once the per-dim OS and MES, their max- and avg-pooled per-FoV
+   vectors, the FoV -> dim association and which FoVs are measurable.
+3. ``OMESComponents.omes(alpha, pooling)`` = ``alpha * OS + (1 - alpha) * MES``: a recombination
+   of two cached vectors, microseconds per call (the alpha slider).
 
-What is the same as the reference (by default):
-- pairs from a fixed table: a "line" is the set of rows that agree on every FoV but f (one row
-  per distinct label vector, the first in file order); a line with m points contributes
-  m * floor(m / 2) pairs, because the reference visits the line once per point and pairs a fresh
-  shuffle each time; at most 100,000 pairs per FoV (a uniform random subset);
-- inactive dims: std (ddof 1) over 10,000 rows drawn with replacement below 0.05;
-- per-dim scores normalised by the number of FoVs (OS) and of active dims (MES);
-- **avg pooling weights twice**: ``sum_d w_d**2 * S(d, f) / sum_d w_d`` with w_d = A[d, f]
-  (the reference multiplies by the weight and then takes a weighted average); its published
-  numbers use it, so it is the default here too. Max pooling is ``max_d w_d * S(d, f)``;
-- FoV -> dim: argmax over active dims of the unweighted OS(d, f), None if that best OS is 0;
-- the averaged score is rounded to 4 decimals.
-
-What differs:
-- lines are found by grouping label codes (``np.unique`` / ``argsort``), never by per-row
-  scans: milliseconds instead of the reference's ~17 s for 15,000 rows.
-- **by default A is the mean over several independent draws of the reference's pairs** (each
-  draw: at most ``max_pairs`` pairs per FoV, A rounded to 4 decimals as the reference), as many
-  as give about 50,000 pairs per FoV in all, at most 8. One draw (``repeats=1``) is exactly one
-  run of the reference's procedure, whose score moves by about 0.002 from seed to seed on its
-  15,000-row example; the mean of 8 draws is what its seeds scatter around, within about
-  0.0007, at a cost of milliseconds. With 100,000 pairs a draw is already that stable.
-- within one visit of a line the reference draws a disjoint matching; here each of the line's
-  pairs is an independent uniform ordered pair of distinct points. For lines of 2 or 3 points
-  this is the same distribution, and for longer ones every pair has the same probability; only
-  the correlation between pairs of one visit differs (measured: the same seed-to-seed spread).
-- ``estimator="expected"`` computes instead the correlation of the pair distribution itself, in
-  closed form from per-line sums: deterministic and the limit of infinitely many pairs. It
-  differs from the reference's mean only where a correlation is near 0 (the |r| of a finite
-  draw is biased upwards there, by about sqrt(2 / (pi n)) for n pairs), i.e. for dims that
-  ignore a FoV while varying a lot; on the reference's own example it agrees within 0.0003.
-- edge cases never crash or yield NaN (the reference returns NaN everywhere, or raises): a FoV
-  with fewer than 2 pairs, a single-valued FoV, an active dim constant within the FoV's pairs, or
-  a FoV no active dim responds to (a column of zeros: for example a binary FoV, whose ceiling is
-  0) is marked not measurable with the reason. A FoV whose column cannot be computed is left out
-  of every OS (K counts the computable FoVs); an all-zero column stays in. **The averaged OMES is
-  the mean over measurable FoVs** (None when there is none). Rows with NaN/inf are dropped (and
-  dims that are mostly non-finite are treated as inactive), and the result says so.
-- degenerate magnitudes: the inactive test takes each dim's std from one of its rows (std is
-  shift-invariant), so a dead dim of any magnitude (a constant 1e16 or 1e300, whose raw mean rounds
-  or overflows into a noise or NaN "std") reads 0; correlations use each dim scaled by an exact
-  power of two (``drviz.metrics.numerics.pow2_scale``), so sums of squares stay finite at any
-  magnitude and r does not change by a bit.
-
-Ceiling: a dim that encodes an n-valued FoV perfectly gets A close to 1 - 1/(n - 1) (the pearson
-correlation of two distinct uniformly drawn values is -1/(n - 1)), so a binary FoV is invisible
-(A ~ 0) and a 3-valued one tops out near 0.5; an active pure-noise dim gets A ~ 1 for every FoV.
-A dim slightly contaminated by other FoVs can exceed the ceiling: their variance, shared by both
-images of a pair, pushes the pair correlation from -1/(n - 1) towards 0.
+Avg pooling weights twice, as the reference (and its published numbers) does. Where this module
+differs from the reference (averaged draws of pairs, the closed-form estimator, edge cases that
+never yield NaN, degenerate magnitudes) and why: ``docs/omes.md``.
 """
 
 from __future__ import annotations
@@ -74,8 +28,18 @@ import numpy as np
 
 from drviz.errors import DrvizError
 from drviz.metrics.numerics import pow2_scale
+from drviz.metrics.pairing import (
+    MAX_PAIRS,
+    Lines,
+    as_rng,
+    factor_codes,
+    group_lines,
+    row_keys,
+    sample_line_pairs,
+    table_pairs,
+)
+from drviz.metrics.synthetic import SYNTHETIC_KINDS, synthetic_association_matrix
 
-MAX_PAIRS = 100_000
 AUTO_PAIRS = 50_000  # default: average draws until about this many pairs ...
 AUTO_REPEATS = 8  # ... but at most this many draws
 N_ACTIVITY = 10_000
@@ -83,7 +47,6 @@ INACTIVE_THRESHOLD = 0.05
 POOLINGS = ("avg", "max")
 Pooling = Literal["avg", "max"]
 Estimator = Literal["sampled", "expected"]
-SYNTHETIC_KINDS = ("underfitting", "partial", "near_perfect", "overlap", "multiple_encoding")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,10 +244,6 @@ def _check_alpha(alpha: float) -> float:
 # ---------------------------------------------------------------------------------------------
 # Inputs and inactive dims
 # ---------------------------------------------------------------------------------------------
-def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-
-
 def _check_inputs(z, factors, factor_names):
     z = np.asarray(z)
     factors = np.asarray(factors)
@@ -332,7 +291,7 @@ def inactive_dims(z: np.ndarray, rng: np.random.Generator | int | None = 0, *,
     z = np.asarray(z, dtype=np.float64)
     if len(z) < 2:
         return np.ones(z.shape[1], bool)
-    rows = _as_rng(rng).integers(0, len(z), size=n_eval)
+    rows = as_rng(rng).integers(0, len(z), size=n_eval)
     x = z[rows]
     # std is shift-invariant: measured from one of the rows, a constant 1e16 or 1e300 has std 0
     # (from the raw values its mean rounds or overflows, and the "std" is noise or NaN); a spread
@@ -340,102 +299,6 @@ def inactive_dims(z: np.ndarray, rng: np.random.Generator | int | None = 0, *,
     with np.errstate(over="ignore", invalid="ignore"):
         std = (x - x[0]).std(axis=0, ddof=1)
     return std < threshold
-
-
-# ---------------------------------------------------------------------------------------------
-# Pairs from a fixed table (grouped "lines")
-# ---------------------------------------------------------------------------------------------
-def _codes(factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dense per-column label codes (N, K) and the number of distinct values per column."""
-    codes = np.empty(factors.shape, np.int64)
-    sizes = np.empty(factors.shape[1], np.int64)
-    for k in range(factors.shape[1]):  # K columns, never rows
-        uniq, codes[:, k] = np.unique(factors[:, k], return_inverse=True)
-        sizes[k] = len(uniq)
-    return codes, sizes
-
-
-def _row_keys(codes: np.ndarray, sizes: np.ndarray, skip: int | None = None) -> np.ndarray:
-    """One int64 key per row for the label vector (without column ``skip``)."""
-    cols = [k for k in range(codes.shape[1]) if k != skip]
-    if not cols:
-        return np.zeros(len(codes), np.int64)
-    if float(np.prod(sizes[cols].astype(np.float64))) < 2.0**62:
-        key = np.zeros(len(codes), np.int64)
-        for k in cols:
-            key = key * sizes[k] + codes[:, k]
-        return key
-    return np.unique(codes[:, cols], axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
-
-
-@dataclass(frozen=True)
-class _Lines:
-    """Rows of one FoV's lines with at least 2 points, grouped: ``rows[starts[i]:starts[i]+sizes[i]]``."""
-
-    rows: np.ndarray
-    starts: np.ndarray
-    sizes: np.ndarray
-
-    def members(self) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of every line, line after line, and where each line begins among them."""
-        first = np.cumsum(self.sizes) - self.sizes
-        pos = np.repeat(self.starts - first, self.sizes) + np.arange(int(self.sizes.sum()))
-        return self.rows[pos], first
-
-
-def _lines(codes: np.ndarray, sizes: np.ndarray, keep: np.ndarray, f: int) -> _Lines:
-    key = _row_keys(codes[keep], sizes, skip=f)
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]]) if len(key) else np.zeros(0, np.int64)
-    counts = np.diff(np.r_[starts, len(key)])
-    multi = counts >= 2
-    starts, counts = starts[multi], counts[multi]
-    return _Lines(keep[order], starts, counts)
-
-
-def table_pairs(factors: np.ndarray, rng: np.random.Generator | int | None = 0,
-                max_pairs: int = MAX_PAIRS) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Intervention pairs per FoV from a fixed table of labels, as the reference samples them.
-
-    Args:
-        factors: (N, K) integer labels.
-        rng: seed or generator.
-        max_pairs: at most this many pairs per FoV (uniform random subset).
-    Returns:
-        K tuples (a, b) of row indices (P_f,), the rows of each pair differing only in FoV f.
-    """
-    rng = _as_rng(rng)
-    factors = np.asarray(factors, dtype=np.int64)
-    codes, sizes = _codes(factors)
-    # One row per distinct label vector, the first in file order (as the reference's np.unique).
-    keep = np.sort(np.unique(_row_keys(codes, sizes), return_index=True)[1])
-    out = []
-    for f in range(factors.shape[1]):
-        a, b = _sample_line_pairs(_lines(codes, sizes, keep, f), rng, max_pairs)
-        out.append((a[0], b[0]))
-    return out
-
-
-def _sample_line_pairs(lines: _Lines, rng: np.random.Generator, max_pairs: int, repeats: int = 1):
-    """Row indices (a, b), each (repeats, P): ``repeats`` independent draws of a FoV's pairs."""
-    m = lines.sizes
-    counts = m * (m // 2)  # the reference visits a line m times, each visit pairs floor(m/2)
-    total = int(counts.sum())
-    if total == 0:
-        empty = np.zeros((repeats, 0), np.int64)
-        return empty, empty
-    if total <= max_pairs:
-        line = np.broadcast_to(np.repeat(np.arange(len(m)), counts), (repeats, total))
-    else:  # a uniform subset of the reference's (reused) pairs, drawn afresh for each repeat
-        cum = np.cumsum(counts)
-        line = np.stack([np.searchsorted(cum, rng.choice(total, size=max_pairs, replace=False), side="right")
-                         for _ in range(repeats)])
-    mp = m[line]
-    i = (rng.random(line.shape) * mp).astype(np.int64)
-    j = (i + 1 + (rng.random(line.shape) * (mp - 1)).astype(np.int64)) % mp  # distinct from i
-    start = lines.starts[line]
-    return lines.rows[start + i], lines.rows[start + j]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -466,7 +329,7 @@ def _one_minus_abs_pearson(xa: np.ndarray, xb: np.ndarray) -> tuple[np.ndarray, 
     return np.moveaxis(a, 0, -1), np.moveaxis(undefined, 0, -1)
 
 
-def _expected_column(z: np.ndarray, lines: _Lines) -> tuple[np.ndarray, np.ndarray, int]:
+def _expected_column(z: np.ndarray, lines: Lines) -> tuple[np.ndarray, np.ndarray, int]:
     """1 - |rho| per dim, rho the pearson correlation of the reference's pair distribution.
 
     Each ordered pair (i, j), i != j, of a line with m points has weight
@@ -530,7 +393,7 @@ def association_matrix(
     if (repeats is not None and repeats < 1) or max_pairs < 2:
         raise DrvizError(f"need repeats >= 1 and max_pairs >= 2; got {repeats} and {max_pairs}")
     z, factors, names = _check_inputs(z, factors, factor_names)
-    rng = _as_rng(rng)
+    rng = as_rng(rng)
     rows_ok, bad_dims, notes = _finite_rows(z)
     if not rows_ok.all():
         z, factors = z[rows_ok], factors[rows_ok]
@@ -543,8 +406,8 @@ def association_matrix(
     zt = np.ascontiguousarray(zc.T)  # dims first: contiguous gathers and reductions per dim
 
     n_dims, n_factors = z.shape[1], factors.shape[1]
-    codes, sizes = _codes(factors)
-    keep = np.sort(np.unique(_row_keys(codes, sizes), return_index=True)[1]) if len(z) else np.zeros(0, np.int64)
+    codes, sizes = factor_codes(factors)
+    keep = np.sort(np.unique(row_keys(codes, sizes), return_index=True)[1]) if len(z) else np.zeros(0, np.int64)
     matrix = np.full((n_dims, n_factors), np.nan)
     n_pairs = [0] * n_factors
     reasons: list[str | None] = [None] * n_factors
@@ -552,7 +415,7 @@ def association_matrix(
         if len(z) and sizes[f] < 2:
             reasons[f] = "takes a single value in the data: no intervention pairs"
             continue
-        lines = _lines(codes, sizes, keep, f) if len(z) else _Lines(*(np.zeros(0, np.int64),) * 3)
+        lines = group_lines(codes, sizes, keep, f) if len(z) else Lines(*(np.zeros(0, np.int64),) * 3)
         if estimator == "expected":
             col, const, n = _expected_column(zc, lines)
         else:
@@ -564,7 +427,7 @@ def association_matrix(
                              tuple(n_pairs), tuple(reasons), tuple(notes))
 
 
-def _sampled_column(zt: np.ndarray, lines: _Lines, rng: np.random.Generator, max_pairs: int,
+def _sampled_column(zt: np.ndarray, lines: Lines, rng: np.random.Generator, max_pairs: int,
                     repeats: int | None) -> tuple[np.ndarray, np.ndarray, int]:
     """Mean over R draws of the reference's A column (each rounded to 4 decimals), which dims
     are constant within the FoV's pairs, and the pairs per draw. ``zt`` is z transposed (D, N)."""
@@ -574,7 +437,7 @@ def _sampled_column(zt: np.ndarray, lines: _Lines, rng: np.random.Generator, max
         return np.full(zt.shape[0], np.nan), np.ones(zt.shape[0], bool), per_draw
     if repeats is None:  # enough draws for about AUTO_PAIRS pairs in all, at most AUTO_REPEATS
         repeats = int(min(AUTO_REPEATS, -(-AUTO_PAIRS // per_draw)))
-    a, b = _sample_line_pairs(lines, rng, max_pairs, repeats)  # (R, P)
+    a, b = sample_line_pairs(lines, rng, max_pairs, repeats)  # (R, P)
     cols, undefined = _one_minus_abs_pearson(np.take(zt, a, axis=1), np.take(zt, b, axis=1))  # (R, D)
     # constant over every point of the FoV's lines (exact test, immune to rounding)
     const = undefined.any(axis=0) | (np.ptp(np.take(zt, lines.members()[0], axis=1), axis=1) == 0)
@@ -611,7 +474,7 @@ def association_from_pairs(
     Returns:
         An ``AssociationMatrix``.
     """
-    rng = _as_rng(rng)
+    rng = as_rng(rng)
     if not pairs:
         raise DrvizError("no FoVs given: pairs must hold one (za, zb) per FoV")
     pairs = [(np.asarray(a, np.float64), np.asarray(b, np.float64)) for a, b in pairs]
@@ -752,57 +615,6 @@ def compute_omes(z: np.ndarray, factors: np.ndarray, *, alpha: float = 0.5, pool
     assoc = association_matrix(z, factors, factor_names=factor_names, rng=rng, estimator=estimator,
                                repeats=repeats)
     return omes_components(assoc).omes(alpha, pooling)
-
-
-# ---------------------------------------------------------------------------------------------
-# Synthetic matrices that teach the metric (paper, figures on simulated association matrices)
-# ---------------------------------------------------------------------------------------------
-def synthetic_association_matrix(kind: str, n_dims: int = 10, n_factors: int = 5,
-                                 rng: np.random.Generator | int | None = 0) -> np.ndarray:
-    """A (n_dims x n_factors) association matrix of a named kind, values in [0, 1].
-
-    Kinds (all start from "FoV f lives in dim f", with n_dims >= n_factors; spare dims carry
-    little association):
-        underfitting: every entry low (0..0.25): the model barely reacts to any FoV.
-        partial: half the FoVs well encoded, the others weakly and spread over two dims.
-        near_perfect: diagonal 0.9..1, everything else 0..0.05.
-        overlap: one dim encodes several FoVs (FoVs 0 and 1, and 2 and 3 share a dim).
-        multiple_encoding: each FoV encoded by two dims with similar strength.
-    """
-    if kind not in SYNTHETIC_KINDS:
-        raise DrvizError(f"unknown synthetic kind {kind!r}; choose one of {', '.join(SYNTHETIC_KINDS)}")
-    if n_factors < 1 or n_dims < n_factors:
-        raise DrvizError(f"need 1 <= n_factors <= n_dims; got {n_dims} dims, {n_factors} FoVs")
-    rng = _as_rng(rng)
-    d, k = n_dims, n_factors
-    diag = np.arange(k)
-    if kind == "underfitting":
-        a = rng.uniform(0.0, 0.25, (d, k))
-    elif kind == "near_perfect":
-        a = rng.uniform(0.0, 0.05, (d, k))
-        a[diag, diag] = rng.uniform(0.9, 1.0, k)
-    elif kind == "partial":
-        a = rng.uniform(0.0, 0.1, (d, k))
-        good = diag[: (k + 1) // 2]
-        a[good, good] = rng.uniform(0.8, 0.95, good.size)
-        for f in diag[(k + 1) // 2:]:
-            a[f, f] = rng.uniform(0.3, 0.5)
-            a[_second_dim(f, d, k), f] = rng.uniform(0.2, 0.4)
-    elif kind == "overlap":
-        a = rng.uniform(0.0, 0.05, (d, k))
-        for f in range(k):
-            a[f - f % 2, f] = rng.uniform(0.85, 1.0)  # FoVs 2i and 2i+1 share dim 2i
-    else:  # multiple_encoding
-        a = rng.uniform(0.0, 0.05, (d, k))
-        for f in range(k):
-            a[f, f] = rng.uniform(0.85, 1.0)
-            a[_second_dim(f, d, k), f] = rng.uniform(0.85, 1.0)
-    return np.round(np.clip(a, 0.0, 1.0), 4)
-
-
-def _second_dim(f: int, d: int, k: int) -> int:
-    """A second dim for FoV f: a spare one (index >= k) when there is one, else the next FoV's."""
-    return k + f % (d - k) if d > k else (f + 1) % d
 
 
 __all__ = [
