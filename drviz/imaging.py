@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from drviz.errors import DrvizError
+
 
 def to_uint8_hwc(images: np.ndarray) -> np.ndarray:
     """(..., C, H, W) floats in [0, 1] -> (..., H, W, 3) uint8 (grayscale repeated to RGB)."""
@@ -32,14 +34,21 @@ def match_channels(images: np.ndarray, channels: int | None) -> np.ndarray:
     return gray if channels == 1 else np.repeat(gray, channels, axis=1)
 
 
-def tile(grid: np.ndarray, pad: int = 2, pad_value: int = 255) -> np.ndarray:
-    """A (rows, cols, C, H, W) float grid -> one (rows*(H+pad)-pad, cols*(W+pad)-pad, 3) uint8 image."""
+def tile(grid: np.ndarray, pad: int = 2, pad_value: int = 255, border: bool = False) -> np.ndarray:
+    """A (rows, cols, C, H, W) float grid in [0, 1] -> one uint8 (rows*(H+pad)-pad, cols*(W+pad)-pad, 3)
+    image with ``pad_value`` gutters (and a ``pad`` frame around it with ``border``).
+
+    The one image tiler of drviz (CLI PNGs, the app's grids, dataset traversals). numpy rather than
+    torchvision's ``make_grid``: the same picture without importing torch for ``datasets show``.
+    """
     imgs = to_uint8_hwc(grid)
     rows, cols, h, w, _ = imgs.shape
-    out = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad, 3), pad_value, np.uint8)
+    edge = pad if border else 0
+    out = np.full((rows * (h + pad) - pad + 2 * edge, cols * (w + pad) - pad + 2 * edge, 3), pad_value, np.uint8)
     for r in range(rows):
         for c in range(cols):
-            out[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = imgs[r, c]
+            y, x = edge + r * (h + pad), edge + c * (w + pad)
+            out[y:y + h, x:x + w] = imgs[r, c]
     return out
 
 
@@ -64,6 +73,11 @@ def gif_bytes(frames: np.ndarray, duration_ms: int = 120, scale: int = 1) -> byt
     return buf.getvalue()
 
 
-def save_png(image: np.ndarray, path: str | Path, scale: int = 1) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_bytes(png_bytes(image, scale))
+def save_png(image: np.ndarray, path: str | Path, scale: int = 1) -> Path:
+    """Write an (H, W, 3) uint8 image as PNG (creating the parent folder); the name must end in .png."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise DrvizError(f"output file must end in .png; got {path.name!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png_bytes(image, scale))
+    return path

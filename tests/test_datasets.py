@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from drviz.data import DATASETS, get_dataset
-from drviz.data.grid import tile, traversal_factors, traversal_grid
+from drviz.data.grid import traversal_factors, traversal_grid
+from drviz.imaging import tile
 from drviz.errors import DrvizError
 
 EXPECTED = {
@@ -144,5 +145,6 @@ def test_traversal_grid_image():
     assert np.array_equal(grid, traversal_grid(ds, np.random.default_rng(0), steps=5))
     with pytest.raises(DrvizError, match="--steps must be at least 2"):
         traversal_grid(ds, np.random.default_rng(0), steps=1)
-    grey = tile(np.ones((2, 1, 64, 64), np.float32), n_rows=1)
+    grey = tile(np.ones((1, 2, 1, 64, 64), np.float32), border=True)
     assert grey.shape == (68, 134, 3) and grey[2, 2].tolist() == [255, 255, 255]
+    assert tile(np.zeros((2, 3, 3, 64, 64), np.float32)).shape == (2 * 66 - 2, 3 * 66 - 2, 3)  # no frame by default

@@ -53,7 +53,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     import numpy as np
 
     from drviz.data import get_dataset
-    from drviz.data.grid import save_png, traversal_grid
+    from drviz.data.grid import traversal_grid
+    from drviz.imaging import save_png
 
     ds = get_dataset(args.name)
     for note in getattr(ds, "notes", ()):  # e.g. an index column the labels reader dropped

@@ -1,17 +1,16 @@
 """Factor-traversal grids: one row per FoV, traversed while the other FoVs stay fixed.
 
 ``traversal_factors`` builds the factor array (pure, no rendering); ``traversal_grid`` renders it
-and tiles the images into one uint8 (H, W, 3) picture; ``save_png`` writes it with Pillow.
+and tiles the images into one uint8 (H, W, 3) picture (``drviz.imaging.tile``).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 
 from drviz.data.base import GroundTruthDataset
 from drviz.errors import DrvizError
+from drviz.imaging import tile
 
 
 def traversal_factors(
@@ -35,20 +34,6 @@ def traversal_factors(
     return np.concatenate(rows, axis=0)
 
 
-def tile(images: np.ndarray, n_rows: int, pad: int = 2) -> np.ndarray:
-    """Tile (n, C, h, w) float images in [0, 1] into a uint8 (H, W, 3) grid with white gutters."""
-    n, c, h, w = images.shape
-    n_cols = -(-n // n_rows)
-    rgb = images if c == 3 else np.repeat(images[:, :1], 3, axis=1)
-    out = np.full((n_rows * (h + pad) + pad, n_cols * (w + pad) + pad, 3), 255, np.uint8)
-    pix = np.round(np.clip(rgb, 0.0, 1.0) * 255).astype(np.uint8).transpose(0, 2, 3, 1)
-    for i in range(n):
-        r, col = divmod(i, n_cols)
-        y, x = pad + r * (h + pad), pad + col * (w + pad)
-        out[y : y + h, x : x + w] = pix[i]
-    return out
-
-
 def traversal_grid(
     ds: GroundTruthDataset, rng: np.random.Generator, steps: int = 10, base: np.ndarray | None = None
 ) -> np.ndarray:
@@ -62,16 +47,4 @@ def traversal_grid(
         base = ds.sample_factors(1, rng)[0]
     factors = traversal_factors(ds, base, steps)
     images = ds.render(factors, rng)
-    return tile(images, n_rows=ds.num_factors)
-
-
-def save_png(image: np.ndarray, path: str | Path) -> Path:
-    """Write a uint8 (H, W, 3) array as PNG (creating the parent folder)."""
-    from PIL import Image
-
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise DrvizError(f"output file must end in .png; got {path.name!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(image).save(path)
-    return path
+    return tile(images.reshape(ds.num_factors, steps, *images.shape[1:]), border=True)
