@@ -1,6 +1,6 @@
 """drviz: explore disentangled representations and their transfer from synthetic to real images.
 
-Pipeline (see DESIGN.md): ``drviz.data`` -> ``drviz.models`` -> ``drviz.training`` ->
+Pipeline (docs/architecture.md): ``drviz.data`` -> ``drviz.models`` -> ``drviz.training`` ->
 ``drviz.representations`` -> ``drviz.metrics`` -> ``drviz.viz``.
 """
 

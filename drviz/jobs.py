@@ -1,7 +1,7 @@
 """Background training jobs for the app: each job is a ``python -m drviz train`` subprocess.
 
 A subprocess (rather than a thread in the server) survives Streamlit reruns and page switches,
-never shares torch's thread pool with the server (it runs with one thread, TESTING.md), and two
+never shares torch's thread pool with the server (it runs with one thread, docs/architecture.md), and two
 browser sessions can each start one without clashing: every job gets its own run folder, with
 - ``job.json``: pid and command (written by ``start_job``),
 - ``progress.json``: live progress written by the trainer (``ProgressWriter``),

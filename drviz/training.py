@@ -1,4 +1,4 @@
-"""One training loop for source training and source-to-target fine-tuning (DESIGN.md section 3).
+"""One training loop for source training and source-to-target fine-tuning (docs/architecture.md).
 
 - Data: batch ``s`` is a pure function of (seed, s) (``drviz.data.samplers.batch_rng``), rendered
   in a background thread; the reparameterisation noise of step ``s`` is seeded the same way. So a
@@ -282,7 +282,7 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False,
     Args:
         resume: continue ``out`` from its ``train_state.pt``; the config must match but for
             ``steps`` (which may grow: config.json then says so).
-        threads: torch intra-op threads (1 beside a server: see TESTING.md).
+        threads: torch intra-op threads (1 beside a server: docs/architecture.md).
         root: where ``init_from`` names are looked up (default ``runs_root()``).
         channels_last: NHWC memory layout; None = on for CPU, where it speeds convolutions 5-25%.
     Returns a TrainResult; raises DrvizError for bad input and TrainingDiverged for NaN loss.

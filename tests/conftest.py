@@ -1,4 +1,4 @@
-"""Shared fixtures. Tests run single-threaded: trainings and servers run beside them (TESTING.md)."""
+"""Shared fixtures. Tests run single-threaded: trainings and servers run beside them (docs/architecture.md)."""
 
 from __future__ import annotations
 

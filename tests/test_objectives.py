@@ -1,4 +1,4 @@
-"""The weak-supervision aggregation functions on hand-made tensors (DESIGN.md section 3)."""
+"""The weak-supervision aggregation functions on hand-made tensors (docs/architecture.md)."""
 
 import math
 

@@ -1,5 +1,5 @@
 """OMES: hand-computed matrices, constructed representations, edge cases, and agreement with the
-paper's reference implementation on its own example (DESIGN.md section 7)."""
+paper's reference implementation on its own example (docs/omes.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The dataset protocol every drviz dataset follows (DESIGN.md section 2).
+"""The dataset protocol every drviz dataset follows (docs/architecture.md).
 
 A dataset maps integer factor labels to images. Generated datasets render any factor
 combination on demand; file-backed ones look the combination up among their stored rows.

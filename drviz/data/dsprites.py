@@ -1,4 +1,4 @@
-"""dSprites and its colour / noise variants, rendered procedurally (DESIGN.md section 2).
+"""dSprites and its colour / noise variants, rendered procedurally (docs/architecture.md).
 
 Grid as in Matthey et al. 2017 ("dSprites: Disentanglement testing Sprites dataset"): shape 3
 (square, ellipse, heart) x scale 6 (0.5..1) x orientation 40 (0..2*pi, first and last angle

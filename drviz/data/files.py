@@ -3,7 +3,7 @@
 ``StoredDataset`` holds images (uint8, or bit-packed for binary ones) and one integer label row
 per image, and implements the dataset protocol by lookup: ``render`` finds rows by their
 label vector (mixed-radix codes + ``searchsorted``), ``sample_factors`` draws stored rows and
-``redraw`` moves to another stored row that agrees on every other FoV (DESIGN.md section 2:
+``redraw`` moves to another stored row that agrees on every other FoV (docs/architecture.md:
 "for file-backed data group rows that agree on all other FoVs"). Grids may be incomplete.
 
 Loaders (each raises ``DrvizError`` with a one-line fix for malformed input):

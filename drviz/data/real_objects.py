@@ -1,4 +1,4 @@
-"""Real objects: photographed objects composited at controlled pose (DESIGN.md section 2).
+"""Real objects: photographed objects composited at controlled pose (docs/architecture.md).
 
 In the spirit of Coil100-Augmented (Dapueto et al. 2024 use it as a real target): real objects,
 rotated in plane, scaled and placed on a grid of positions, optionally over real textures, with

@@ -1,7 +1,7 @@
 """Samplers over a ground-truth dataset: random batches, intervention pairs, weak pairs.
 
 All are pure functions of a ``numpy.random.Generator``. Intervention pairs feed OMES
-(DESIGN.md section 7.1); weak pairs feed weakly-supervised training (Locatello et al. 2020,
+(docs/omes.md); weak pairs feed weakly-supervised training (Locatello et al. 2020,
 "Weakly-Supervised Disentanglement Without Compromises"): the rule here is "k distinct factors,
 chosen uniformly among those with more than one value, are each redrawn to a different
 value", with k=1 as in the paper's configs.

@@ -1,4 +1,4 @@
-"""Shapes3D, rendered procedurally (DESIGN.md section 2).
+"""Shapes3D, rendered procedurally (docs/architecture.md).
 
 Grid as in Burgess & Kim 2018 ("3D Shapes Dataset", DeepMind): floor hue 10 x wall hue 10 x
 object hue 10 (hues 0.0..0.9) x scale 8 (0.75..1.25) x shape 4 (cube, cylinder, sphere, capsule)

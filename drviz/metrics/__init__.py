@@ -1,4 +1,4 @@
-"""Metrics (DESIGN.md section 4): one module per metric, pure numpy / scikit-learn.
+"""Metrics (docs/architecture.md): one module per metric, pure numpy / scikit-learn.
 
 - ``omes``: the paper's OMES (association matrix -> per-FoV OS / MES -> OMES(alpha));
 - ``dci``: disentanglement, completeness, informativeness (disentanglement_lib);

@@ -6,7 +6,7 @@ For each FoV, a classifier predicts its label from the code on a held-out split:
   code and disentanglement_lib's downstream task);
 - ``mlp``: sklearn ``MLPClassifier`` with two hidden layers of 256 units (as the reference).
 Each is trained on the full representation and on the **pruned** one: only the dim OMES
-associates with that FoV (DESIGN.md section 4). Two thirds of the rows train and the rest test:
+associates with that FoV (docs/architecture.md). Two thirds of the rows train and the rest test:
 by default after one seeded shuffle shared by every FoV (``drviz.metrics.split``), or the first
 two thirds as the rows are (``split="head"``, the reference's, for exact parity).
 

@@ -1,4 +1,4 @@
-"""The standard disentanglement convolutional VAE for 64x64 images (DESIGN.md section 3).
+"""The standard disentanglement convolutional VAE for 64x64 images (docs/architecture.md).
 
 Architecture of Locatello et al. 2019 / disentanglement_lib's ``conv_encoder`` and
 ``deconv_decoder``: four 4x4 stride-2 convolutions (32, 32, 64, 64 channels, times ``width``),
