@@ -3,7 +3,7 @@
 - ``make_fixture_runs(root)``: a 3-step colour source and its 2-step transfer, trained with a high
   learning rate so that their latent dims are active (OMES has a value), in about 5 s.
 - ``streamlit_server(root)``: ``streamlit run app.py`` on a free port with ``DRVIZ_CHECKPOINTS=root``,
-  stopped by its PID at the end (the recipe in docs/architecture.md).
+  polled on /_stcore/health until it answers, stopped by its PID at the end.
 - ``launch_chromium(p)``: Debian's Chromium through Playwright, never ``playwright install``.
 """
 
