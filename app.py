@@ -12,11 +12,12 @@ import streamlit as st
 st.set_page_config(page_title="drviz", page_icon=":material/grid_view:", layout="wide")
 
 # `streamlit run` puts this file's folder on sys.path, so the pages' helpers import as a package.
-from app_pages import _common as ui  # noqa: E402
+from app_pages.errors import guard, show_error  # noqa: E402
+from app_pages.state import sidebar  # noqa: E402
 
 
 def _server_threads() -> None:
-    # One torch thread: training jobs run beside the server (TESTING.md, "CPU training and threads").
+    # One torch thread: training jobs run beside the server (docs/architecture.md, "Threads and processes").
     from drviz.training import set_threads_for_server
 
     set_threads_for_server()
@@ -31,11 +32,11 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-with ui.guard("set up the app"):
+with guard("set up the app"):
     _server_threads()
-with ui.guard("list the runs"):
-    ui.sidebar()
+with guard("list the runs"):
+    sidebar()
 try:
     page.run()
 except Exception as exc:  # noqa: BLE001 - last line of defence: a message, never a traceback
-    ui.show_error(exc, f"show the {page.title} page")
+    show_error(exc, f"show the {page.title} page")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages import cache, state
+from app_pages.errors import guard
 from drviz import checkpoints as ckpt
-from drviz import explore
-from app_pages import _common as ui
+from drviz.catalog import run_status
+from drviz.evaluation import headline_scores
 
 st.title("drviz")
 st.markdown(
@@ -16,28 +18,28 @@ st.markdown(
     "association matrix, how cleanly each factor of variation (FoV) lives in one latent dim."
 )
 
-with ui.guard("show the active run"):
-    info = ui.active_run()
+with guard("show the active run"):
+    info = state.active_run()
     if info is None:
-        ui.no_runs_message()
+        state.no_runs_message()
     else:
         st.subheader(f"Active run: {info.name}")
         c = info.config
         lineage = ckpt.lineage(info)
         st.markdown(f"Trained on **{c.dataset}** with **{c.method}** (beta {c.beta:g}, {c.latent_dim} latent dims)"
-                    f" · lineage: {' -> '.join(lineage)} · {explore.run_status(info)}")
+                    f" · lineage: {' -> '.join(lineage)} · {run_status(info)}")
         loss = info.state.get("loss")
         numbers = {"Steps": f"{info.step:,}", "Final loss": "-" if loss is None else f"{loss:.1f}"}
-        numbers.update({label: f"{value:.4f}" for label, value in explore.headline_scores(info.metrics).items()})
+        numbers.update({label: f"{value:.4f}" for label, value in headline_scores(info.metrics).items()})
         for col, (label, value) in zip(st.columns(max(len(numbers), 4)), numbers.items()):
             col.metric(label, value)
         if len(numbers) == 2:
             asked = st.session_state.setdefault("_home_omes", set())
-            dataset = ui.dataset_of(info)
-            job = (info.name, dataset, ui.eval_n(), ui.eval_seed())
+            dataset = state.dataset_of(info)
+            job = (info.name, dataset, state.eval_n(), state.eval_seed())
             if job in asked:
-                with ui.guard("compute OMES"):
-                    comps, _ = ui.omes(*ui.key_of(info), dataset, ui.eval_n(), ui.eval_seed())
+                with guard("compute OMES"):
+                    comps, _ = cache.omes(*cache.key_of(info), dataset, state.eval_n(), state.eval_seed())
                     score = comps.score(0.5, "avg")
                     st.metric(f"OMES on {dataset} (alpha 0.5, avg pooling)", "n/a" if score is None else f"{score:.4f}")
             else:

@@ -4,45 +4,49 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages import cache, jobs_panel, state, widgets
+from app_pages.errors import guard
 from drviz import checkpoints as ckpt
-from drviz import explore, viz
+from drviz import jobs, viz
+from drviz.catalog import run_status, runs_table
 from drviz.config import LR_SCHEDULES, METHODS, PRECISIONS, RunConfig
-from app_pages import _common as ui
+from drviz.data import available_datasets
+from drviz.evaluation import headline_scores
 
 st.title("Models")
 
 # -- every run -----------------------------------------------------------------------------------
 st.subheader("Runs")
-with ui.guard("list the runs"):
-    infos = ui.runs()
+with guard("list the runs"):
+    infos = ckpt.list_runs()
     if not infos:
-        ui.no_runs_message()
+        state.no_runs_message()
     else:
-        table = explore.runs_table(infos)
+        table = runs_table(infos)
         st.dataframe(table, hide_index=True, width="stretch")
-        ui.download_table(table, "runs", "runs-table")
+        widgets.download_table(table, "runs", "runs-table")
 
         names = [r.name for r in infos]
-        active = st.session_state.get(ui.RUN)
+        active = st.session_state.get(state.RUN)
         pick = st.selectbox("Inspect a run", names, index=names.index(active) if active in names else 0,
                             key="models_inspect")
         info = ckpt.read_run(pick)
         left, right = st.columns([3, 2])
         with left:
-            with ui.guard("draw the loss curve"):
-                hist = ui.history(*ui.key_of(info))
+            with guard("draw the loss curve"):
+                hist = cache.history(*cache.key_of(info))
                 if hist:
                     fig = viz.loss_curve(hist, title=f"{info.name}: training loss")
                     st.plotly_chart(fig, key="models-loss")
-                    ui.download_figure(fig, f"{info.name}-loss", "models-loss")
+                    widgets.download_figure(fig, f"{info.name}-loss", "models-loss")
                 else:
                     st.caption("No loss history recorded for this run.")
         with right:
             st.markdown(f"**Lineage**: {' -> '.join(ckpt.lineage(info))}")
-            st.markdown(f"**Status**: {explore.run_status(info)}")
+            st.markdown(f"**Status**: {run_status(info)}")
             for note in info.notes:
                 st.caption(note)
-            scores = explore.headline_scores(info.metrics)
+            scores = headline_scores(info.metrics)
             items = list(scores.items()) if scores else []
             for row in range(0, len(items), 3):  # three per row: five metrics side by side get truncated
                 for col, (label, value) in zip(st.columns(3), items[row:row + 3]):
@@ -50,26 +54,23 @@ with ui.guard("list the runs"):
             with st.expander("Config", expanded=False):
                 config = {"config": info.config.to_json(), "model": info.spec.to_json(), "notes": list(info.notes)}
                 st.json(config)
-                st.download_button("config.json", ui.json_bytes(config), f"{info.name}-config.json",
-                                   "application/json", key="models-config", icon=":material/download:",
-                                   on_click="ignore", type="tertiary")
+                widgets.download("config.json", widgets.json_bytes(config), f"{info.name}-config.json",
+                                 "application/json", "models-config")
             if info.metrics:
                 with st.expander("Stored scores (metrics.json)"):
                     st.json(info.metrics)
-                    st.download_button("metrics.json", ui.json_bytes(info.metrics), f"{info.name}-metrics.json",
-                                       "application/json", key="models-metrics", icon=":material/download:",
-                                       on_click="ignore", type="tertiary")
-            st.download_button("Download run (zip)", lambda: ckpt.export_zip(info.path), f"{info.name}.zip",
-                               "application/zip", key="models-export", icon=":material/download:",
-                               on_click="ignore")
+                    widgets.download("metrics.json", widgets.json_bytes(info.metrics), f"{info.name}-metrics.json",
+                                     "application/json", "models-metrics")
+            widgets.download("Download run (zip)", lambda: ckpt.export_zip(info.path), f"{info.name}.zip",
+                             "application/zip", "models-export", type="secondary")
 
 # -- train a new source model --------------------------------------------------------------------
 st.subheader("Train a new source model")
 st.caption("Training runs in the background (one CPU thread): it keeps going when you switch pages or "
            "close the tab, and the run shows up in the sidebar when done. On CPU, 2,000 steps take a few "
            "minutes; weak methods (Ada-GVAE, GVAE-labels) need a labelled dataset.")
-with ui.guard("prepare the training form"):
-    datasets = explore.available_datasets()
+with guard("prepare the training form"):
+    datasets = available_datasets()
     with st.form("train_form"):
         c1, c2, c3 = st.columns(3)
         dataset = c1.selectbox("Dataset", datasets,
@@ -82,28 +83,26 @@ with ui.guard("prepare the training form"):
         steps = c5.number_input("Steps", 10, 1_000_000, 2000, step=500)
         seed = c6.number_input("Seed", 0, 100_000, 0)
         c7, c8 = st.columns(2)
-        precision = c7.selectbox("Precision", PRECISIONS, help=ui.PRECISION_HELP)
+        precision = c7.selectbox("Precision", PRECISIONS, help=widgets.PRECISION_HELP)
         schedule = c8.selectbox("lr schedule", LR_SCHEDULES,
                                 help="constant, or plateau: halve the lr after 5 windows of 1,000 steps without "
                                      "a 0.1% loss improvement (the paper's Adam with reduce-on-plateau)")
         name = st.text_input("Run name (optional)", placeholder="generated from dataset, method, seed and time")
         submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
     if submitted:
-        from drviz import jobs
-
         config = RunConfig(dataset=dataset, method=method, beta=float(beta), latent_dim=int(latent),
                            steps=int(steps), seed=int(seed), checkpoint_every=max(50, min(500, int(steps) // 4)),
                            precision=precision, lr_schedule=schedule)
         path = jobs.start_job(config, name.strip() or None)
-        ui.remember_job(path)
+        jobs_panel.remember_job(path)
         st.success(f"Started {path.name}; its progress is below.")
 
 st.subheader("Training jobs")
-ui.jobs_panel("models")
+jobs_panel.show("models")
 
 # -- import -------------------------------------------------------------------------------------
 st.subheader("Import a run")
-with ui.guard("import the run"):
+with guard("import the run"):
     upload = st.file_uploader("A run folder as a zip (from *Download run (zip)*)", type=["zip"], key="import_zip")
     if upload is not None:
         done = st.session_state.setdefault("_imported", {})

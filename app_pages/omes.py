@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from drviz import explore, viz
-from app_pages import _common as ui
+from app_pages import cache, state, widgets
+from app_pages.errors import guard
+from drviz import tables, viz
 
 st.title("OMES explorer")
 st.markdown(
@@ -32,8 +33,8 @@ def omes_block(comps, n_values, name: str, key: str, heading: str | None = None,
     res = comps.omes(alpha, pooling)
     st.metric("Averaged OMES", "n/a" if res.score is None else f"{res.score:.4f}",
               help="Mean of the per-FoV OMES over the measurable FoVs, rounded to 4 decimals.")
-    table = explore.fov_table(comps, alpha, pooling, n_values)
-    capped, missing = explore.fov_flags(comps, n_values)
+    table = tables.fov_table(comps, alpha, pooling, n_values)
+    capped, missing = tables.fov_flags(comps, n_values)
     if missing:
         st.warning("Not measurable, left out of the average: " + "; ".join(missing), icon=":material/block:")
     if capped:
@@ -49,10 +50,10 @@ def omes_block(comps, n_values, name: str, key: str, heading: str | None = None,
     left, right = st.columns(2) if wide else (st.container(), st.container())
     with left:
         st.plotly_chart(bars, key=f"{key}-bars")
-        ui.download_figure(bars, f"{name}-omes-bars", f"{key}-bars", data=table)
+        widgets.download_figure(bars, f"{name}-omes-bars", f"{key}-bars", data=table)
     with right:
         st.plotly_chart(heat, key=f"{key}-heat")
-        ui.download_figure(heat, f"{name}-association", f"{key}-heat", data=explore.matrix_frame(comps))
+        widgets.download_figure(heat, f"{name}-association", f"{key}-heat", data=tables.matrix_frame(comps))
         if a.inactive_dims:
             st.caption(f"Grey rows: inactive dims (std < 0.05), left out of the scores: "
                        f"{', '.join(map(str, a.inactive_dims))}.")
@@ -62,50 +63,50 @@ def omes_block(comps, n_values, name: str, key: str, heading: str | None = None,
     with left:
         st.markdown("**Per FoV**")
         st.dataframe(table, hide_index=True, width="stretch")
-        ui.download_table(table, f"{name}-per-fov", f"{key}-table")
+        widgets.download_table(table, f"{name}-per-fov", f"{key}-table")
     with right:
         st.markdown("**FoV -> dim association** (used to prune the representation)")
-        assoc = explore.association_table(comps)
+        assoc = tables.association_table(comps)
         st.dataframe(assoc, hide_index=True, width="stretch")
-        ui.download_table(assoc, f"{name}-fov-to-dim", f"{key}-assoc")
+        widgets.download_table(assoc, f"{name}-fov-to-dim", f"{key}-assoc")
 
 
 tab_runs, tab_presets, tab_upload = st.tabs(["Runs", "Synthetic matrices", "Upload a representation"])
 
 with tab_runs:
-    with ui.guard("compute OMES for the selected runs"):
-        info = ui.active_run()
+    with guard("compute OMES for the selected runs"):
+        info = state.active_run()
         if info is None:
-            ui.no_runs_message()
+            state.no_runs_message()
         else:
-            other = ui.compare_run()
+            other = state.compare_run()
             shown = [info] + ([other] if other is not None else [])
             cols = st.columns(len(shown)) if len(shown) > 1 else [st.container()]
             for col, run, key in zip(cols, shown, ("run1", "run2")):
-                with col, ui.guard(f"compute OMES for {run.name}"):
-                    dataset = ui.dataset_of(run)
-                    comps, n_values = ui.omes(*ui.key_of(run), dataset, ui.eval_n(), ui.eval_seed())
+                with col, guard(f"compute OMES for {run.name}"):
+                    dataset = state.dataset_of(run)
+                    comps, n_values = cache.omes(*cache.key_of(run), dataset, state.eval_n(), state.eval_seed())
                     omes_block(comps, n_values, f"{run.name}-{dataset}", key, wide=len(shown) == 1,
                                heading=f"#### {run.name}\n{run.config.method}, beta {run.config.beta:g}, "
-                                       f"encoded on **{dataset}** ({ui.eval_n():,} samples)")
+                                       f"encoded on **{dataset}** ({state.eval_n():,} samples)")
             if other is None:
                 st.caption("Pick a second run under *Compare with* in the sidebar to see two runs side by side "
                            "(e.g. a source model and its transfer, or a weakly-supervised and a beta-VAE model).")
 
 with tab_presets:
-    with ui.guard("show the synthetic matrices"):
+    with guard("show the synthetic matrices"):
         st.markdown("Synthetic association matrices (10 dims x 5 FoVs) show how OMES reads typical cases. "
                     "Move alpha: MES-heavy scores punish FoVs spread over dims, OS-heavy ones dims shared by FoVs.")
-        kind = st.radio("Matrix", explore.PRESETS, horizontal=True, key="preset_kind",
+        kind = st.radio("Matrix", tables.PRESETS, horizontal=True, key="preset_kind",
                         format_func=lambda k: k.replace("_", "-"))
-        summary = explore.preset_summary({k: ui.preset(k, 10, 5, 0) for k in explore.PRESETS}, alpha, pooling)
+        summary = tables.preset_summary({k: cache.preset(k, 10, 5, 0) for k in tables.PRESETS}, alpha, pooling)
         st.dataframe(summary, hide_index=True)
-        ui.download_table(summary, "presets-omes", "presets-summary")
-        st.caption(explore.PRESET_TEXT[kind])
-        omes_block(ui.preset(kind, 10, 5, 0), None, f"preset-{kind}", "preset")
+        widgets.download_table(summary, "presets-omes", "presets-summary")
+        st.caption(tables.PRESET_TEXT[kind])
+        omes_block(cache.preset(kind, 10, 5, 0), None, f"preset-{kind}", "preset")
 
 with tab_upload:
-    with ui.guard("read the uploaded representation"):
+    with guard("read the uploaded representation"):
         st.markdown("A representation in the reference format (JacopoDapueto/transfer_disentanglement): "
                     "`representations.npz` with a `mean` array (N x D) and `classes.csv` with one integer "
                     "column per FoV, N rows.")
@@ -115,6 +116,6 @@ with tab_upload:
         if npz is None or csv is None:
             st.caption("Upload both files to score them.")
         else:
-            comps, n_values, n, d = ui.uploaded_omes(npz.getvalue(), csv.getvalue(), ui.eval_seed())
+            comps, n_values, n, d = cache.uploaded_omes(npz.getvalue(), csv.getvalue(), state.eval_seed())
             omes_block(comps, n_values, "uploaded", "upload",
                        heading=f"#### Uploaded representation\n{n:,} samples, {d} dims, {len(n_values)} FoVs")

@@ -8,6 +8,10 @@ seeded by ``seed``, or the first rows as they are with ``split="head"``): two th
 at ``n_train``, the rest test, capped at ``n_test``; sklearn's default GBT is the slow part on a
 CPU. DCI's per-FoV test accuracy is the downstream "GBT, full" accuracy (the same classifier on
 the same split), so it is computed once.
+
+``EvaluationResult.to_json`` writes a run's metrics.json and ``headline_scores`` reads it back.
+The app's explorer encodes with ``encode_labelled``, scores with ``omes_components_of`` (the
+alpha-independent part, cached) and ``quick_scores`` (capped GBT-only classifiers).
 """
 
 from __future__ import annotations
@@ -19,13 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from drviz.data import get_dataset
 from drviz.errors import DrvizError
 from drviz.metrics.dci import DCIResult, compute_dci
 from drviz.metrics.downstream import DownstreamResult, downstream_accuracy
 from drviz.metrics.mig import MIGResult, compute_mig
 from drviz.metrics.omes import POOLINGS, OMESComponents, association_matrix, omes_components
 from drviz.metrics.split import make_split
-from drviz.representations import Representation, encode_factors, line_sampled_factors
+from drviz.representations import Representation, encode_line_sampled
 
 DEFAULT_N = 10_000
 DEFAULT_ALPHA = 0.5  # the paper's figures
@@ -87,6 +92,33 @@ class EvaluationResult:
         }
 
 
+# (label, (section, key)): where ``EvaluationResult.to_json`` puts each headline score.
+HEADLINES = (
+    ("OMES", ("omes", "omes")),
+    ("DCI D", ("dci", "disentanglement")),
+    ("DCI C", ("dci", "completeness")),
+    ("DCI I", ("dci", "informativeness_test")),
+    ("MIG", ("mig", "mig")),
+)
+
+
+def headline_scores(metrics: dict | None) -> dict[str, float]:
+    """The headline scores of a run's metrics.json (``EvaluationResult.to_json``'s content).
+
+    Returns label -> score rounded to 4 decimals (OMES at the stored alpha with avg pooling, DCI's
+    D, C and test I, MIG), leaving out what is missing or not a finite number.
+    """
+    out: dict[str, float] = {}
+    if not isinstance(metrics, dict):
+        return out
+    for label, (section, key) in HEADLINES:
+        part = metrics.get(section)
+        value = part.get(key) if isinstance(part, dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
+            out[label] = round(float(value), 4)
+    return out
+
+
 def evaluate(
     model,
     dataset,
@@ -117,8 +149,6 @@ def evaluate(
             first two thirds).
     """
     if isinstance(dataset, str):
-        from drviz.data import get_dataset
-
         dataset = get_dataset(dataset)
     if not getattr(dataset, "labelled", True):
         raise DrvizError(f"{dataset.name} has no factor labels: OMES, DCI, MIG and accuracies need them")
@@ -129,18 +159,14 @@ def evaluate(
         if on_progress is not None:
             on_progress(stage, float(min(max(fraction, 0.0), 1.0)))
 
-    rng = np.random.default_rng(seed)
-    factors, sampling = line_sampled_factors(dataset.factor_sizes, n, rng)
     progress("encoding", 0.0)
     clock = time.perf_counter()
-    rep = encode_factors(model, dataset, factors, rng=rng, batch_size=batch_size, device=device,
-                         on_progress=lambda done, total: progress("encoding", 0.4 * done / total),
-                         description=sampling)
+    rep = encode_line_sampled(model, dataset, n, seed, batch_size=batch_size, device=device,
+                              on_progress=lambda done, total: progress("encoding", 0.4 * done / total))
     encode_s = time.perf_counter() - clock
     result = score_representation(rep, seed=seed, n_train=n_train, n_test=n_test, classifiers=classifiers,
                                   n_jobs=n_jobs, split=split, on_progress=lambda stage, f: progress(stage, 0.4 + 0.6 * f))
-    return dataclasses.replace(result, dataset=dataset.name, sampling=sampling,
-                               timings=(("encode", encode_s),) + result.timings)
+    return dataclasses.replace(result, dataset=dataset.name, timings=(("encode", encode_s),) + result.timings)
 
 
 def score_representation(
@@ -158,8 +184,8 @@ def score_representation(
     """Every metric of an already encoded representation (``evaluate`` without the encoding).
 
     ``omes``: components already computed for ``rep`` (the app's cache) to skip that step;
-    otherwise the association matrix is built with ``rng=seed``, as the OMES explorer does, so
-    both show the same numbers for the same rows. ``split``: "shuffled" (seeded by ``seed``) or
+    otherwise ``omes_components_of(rep, seed)``, as the OMES explorer does, so both show the same
+    numbers for the same rows. ``split``: "shuffled" (seeded by ``seed``) or
     "head"; DCI and the downstream classifiers share it.
     """
 
@@ -178,7 +204,7 @@ def score_representation(
 
     z, y, names = rep.mean, rep.factors, rep.factor_names
     progress("OMES", 0.0)
-    comps = omes if omes is not None else omes_components(association_matrix(z, y, factor_names=names, rng=seed))
+    comps = omes if omes is not None else omes_components_of(rep, seed)
     lap("omes")
     progress("MIG", 0.03)
     mig = compute_mig(z, y, factor_names=names)
@@ -201,6 +227,16 @@ def score_representation(
     return EvaluationResult("", rep.n_samples, seed, rep.description, comps, dci, mig, down, tuple(timings), rep)
 
 
+def omes_components_of(rep: Representation, seed: int = 0) -> OMESComponents:
+    """The alpha-independent OMES components of ``rep`` (the expensive step; ``omes(alpha,
+    pooling)`` recombines them). What reading its files changed (``rep.notes``: a dropped index
+    column) leads the matrix's notes, which the explorer shows under the heatmap."""
+    assoc = association_matrix(rep.mean, rep.factors, factor_names=rep.factor_names, rng=seed)
+    if rep.notes:
+        assoc = dataclasses.replace(assoc, notes=tuple(rep.notes) + assoc.notes)
+    return omes_components(assoc)
+
+
 def omes_of(model, dataset, *, n: int = 8000, seed: int = 0, alpha: float = DEFAULT_ALPHA,
             pooling: str = "avg", device=None):
     """OMES alone (seconds, not minutes): ``n`` line-sampled rows encoded, the matrix, the score.
@@ -209,14 +245,36 @@ def omes_of(model, dataset, *, n: int = 8000, seed: int = 0, alpha: float = DEFA
     for the same ``n`` and ``seed``. Returns an ``OMESResult`` (averaged score and per-FoV values).
     """
     if isinstance(dataset, str):
-        from drviz.data import get_dataset
-
         dataset = get_dataset(dataset)
-    rng = np.random.default_rng(seed)
-    factors, sampling = line_sampled_factors(dataset.factor_sizes, n, rng)
-    rep = encode_factors(model, dataset, factors, rng=rng, device=device, description=sampling)
-    matrix = association_matrix(rep.mean, rep.factors, factor_names=rep.factor_names, rng=seed)
-    return omes_components(matrix).omes(alpha, pooling)
+    rep = encode_line_sampled(model, dataset, n, seed, device=device)
+    return omes_components_of(rep, seed).omes(alpha, pooling)
 
 
-__all__ = ["DEFAULT_N", "EvaluationResult", "evaluate", "omes_of", "score_representation"]
+def encode_labelled(model, dataset: str, n: int, seed: int = 0,
+                    on_progress: Callable[[int, int], None] | None = None) -> Representation:
+    """Encoder means of ``n`` line-sampled rows of ``dataset`` (``encode_line_sampled``: anchors
+    plus the full lines through them, so that OMES sees plenty of intervention pairs), refusing
+    a dataset without factor labels. A dataset with other channels than the model's is adapted."""
+    ds = get_dataset(dataset)
+    if not ds.labelled:
+        raise DrvizError(f"{dataset} has no factor labels, so it has no OMES, DCI or MIG; "
+                         "pick a labelled dataset in the sidebar (its traversals and reconstructions still work)")
+    if not 100 <= n <= 200_000:
+        raise DrvizError(f"the number of samples must be between 100 and 200,000; got {n}")
+    return encode_line_sampled(model, ds, n, seed, on_progress=on_progress)
+
+
+def quick_scores(rep: Representation, seed: int = 0, max_train: int = 1000, max_test: int = 500) -> EvaluationResult:
+    """``score_representation`` with capped splits and GBT only: what the app's before/after view shows.
+
+    The GBT fits are the slow part on a CPU, hence the caps. The result leaves out the
+    representation (the app caches it on its own).
+    """
+    res = score_representation(rep, seed=seed, n_train=max_train, n_test=max_test, classifiers=("gbt",))
+    return dataclasses.replace(res, representation=None)
+
+
+__all__ = [
+    "DEFAULT_N", "HEADLINES", "EvaluationResult", "encode_labelled", "evaluate", "headline_scores",
+    "omes_components_of", "omes_of", "quick_scores", "score_representation",
+]

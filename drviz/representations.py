@@ -11,12 +11,14 @@ transfer_disentanglement, ``example/``) holds
 
 ``encode_factors`` renders factor rows with a dataset and encodes them with a model; it is the only
 place here that touches torch (imported inside the function, so the loaders stay light).
-``line_sampled_factors`` chooses rows so that every FoV has plenty of intervention pairs.
+``line_sampled_factors`` chooses rows so that every FoV has plenty of intervention pairs;
+``encode_line_sampled`` does both, the rows every evaluation and the app's explorer encode.
 """
 
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +76,11 @@ class Representation:
     def n_dims(self) -> int:
         return int(self.mean.shape[1])
 
+    @property
+    def n_values(self) -> tuple[int, ...]:
+        """Number of distinct values of each FoV column."""
+        return tuple(int(len(np.unique(self.factors[:, f]))) for f in range(self.factors.shape[1]))
+
     def z(self, key: str = "mean") -> np.ndarray:
         """The codes to measure: ``mean`` (what the reference scores) or ``sampled``."""
         if key == "mean":
@@ -118,6 +125,16 @@ def load_representation(path: str | Path) -> Representation:
     if table.n_rows != len(mean):
         raise DrvizError(f"{csv_path.name} has {table.n_rows} rows but {npz_path.name} has {len(mean)}")
     return Representation(mean, sampled, table.values, table.names, notes=table.notes)
+
+
+def read_representation_bytes(npz_bytes: bytes, csv_bytes: bytes) -> Representation:
+    """``load_representation`` of the two files' contents (an upload), with the same checks."""
+    if not npz_bytes or not csv_bytes:
+        raise DrvizError(f"upload both {REPRESENTATIONS_FILE} and {CLASSES_FILE}")
+    with tempfile.TemporaryDirectory(prefix="drviz-upload-") as tmp:
+        (Path(tmp) / REPRESENTATIONS_FILE).write_bytes(npz_bytes)
+        (Path(tmp) / CLASSES_FILE).write_bytes(csv_bytes)
+        return load_representation(tmp)
 
 
 def _check_codes(arr: np.ndarray, name: str) -> np.ndarray:
@@ -254,6 +271,28 @@ def encode_factors(
     return Representation(mean, sampled, factors, tuple(dataset.factor_names), description)
 
 
+def encode_line_sampled(
+    model,
+    dataset,
+    n: int,
+    seed: int = 0,
+    *,
+    batch_size: int = 256,
+    device=None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Representation:
+    """``n`` rows of ``dataset`` chosen by ``line_sampled_factors`` and encoded by ``model``.
+
+    One generator seeded by ``seed`` draws the rows, then the rendering noise and posterior samples
+    (``encode_factors``), so the same seed gives the same representation. The rows' description
+    is the result's ``description``.
+    """
+    rng = np.random.default_rng(seed)
+    factors, description = line_sampled_factors(dataset.factor_sizes, n, rng)
+    return encode_factors(model, dataset, factors, batch_size=batch_size, device=device, rng=rng,
+                          on_progress=on_progress, description=description)
+
+
 def encode_intervention_pairs(
     model,
     dataset,
@@ -280,5 +319,6 @@ def encode_intervention_pairs(
 
 __all__ = [
     "CLASSES_FILE", "KEYS", "REPRESENTATIONS_FILE", "Representation", "encode_factors",
-    "encode_intervention_pairs", "line_sampled_factors", "load_representation", "save_representation",
+    "encode_intervention_pairs", "encode_line_sampled", "line_sampled_factors", "load_representation",
+    "read_representation_bytes", "save_representation",
 ]

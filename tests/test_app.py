@@ -62,11 +62,11 @@ def assert_clean(at: AppTest, where: str) -> None:
 
 
 def backend_components(root: Path, run: str, dataset: str, n: int = N, seed: int = 0):
-    from drviz import explore
     from drviz.checkpoints import load_run
+    from drviz.evaluation import encode_labelled, omes_components_of
 
     model = load_run(root / run, "cpu").model
-    return explore.omes_of(explore.representation(model, dataset, n, seed), seed)
+    return omes_components_of(encode_labelled(model, dataset, n, seed), seed)
 
 
 def plotly_specs(at: AppTest) -> list[dict]:
@@ -120,13 +120,13 @@ def test_two_runs_side_by_side_and_presets(runs):
     assert values[0] == f"{source.score(0.5, 'avg'):.4f}"
     assert len(values) >= 3  # run 1, run 2, the preset tab's metric
     # the presets tab: the summary table matches the backend at the current alpha
-    from drviz import explore
+    from drviz import tables
 
     at.slider(key="alpha").set_value(0.3).run()
     table = next(df.value for df in at.dataframe if "matrix" in df.value.columns)
-    for kind, shown in zip(explore.PRESETS, table["OMES"]):
-        assert shown == explore.preset_components(kind).score(0.3, "avg")
-    under, partial, near = (explore.preset_components(k).score(0.5, "max") for k in explore.PRESETS)
+    for kind, shown in zip(tables.PRESETS, table["OMES"]):
+        assert shown == tables.preset_components(kind).score(0.3, "avg")
+    under, partial, near = (tables.preset_components(k).score(0.5, "max") for k in tables.PRESETS)
     assert near > partial > under
 
 
@@ -268,22 +268,22 @@ def test_home_computes_omes_on_request(runs):
 def test_alpha_slider_recomputes_only_the_alpha_combination(runs, monkeypatch):
     """Moving alpha or pooling reruns the page, but the encoding and the association matrix come
     from st.cache_data: only ``OMESComponents.omes(alpha, pooling)`` runs again."""
-    from drviz import explore
+    from drviz import evaluation
 
-    calls = {"representation": 0, "omes_of": 0}
+    calls = {"encode_labelled": 0, "omes_components_of": 0}
     for name in calls:
-        original = getattr(explore, name)
+        original = getattr(evaluation, name)
 
         def counted(*args, _name=name, _original=original, **kwargs):
             calls[_name] += 1
             return _original(*args, **kwargs)
 
-        monkeypatch.setattr(explore, name, counted)
+        monkeypatch.setattr(evaluation, name, counted)
     at = start(n=700)  # a sample size no other test uses: nothing cached yet
     at.switch_page("app_pages/omes.py").run()
-    assert calls == {"representation": 1, "omes_of": 1}
+    assert calls == {"encode_labelled": 1, "omes_components_of": 1}
     for alpha in (0.1, 0.35, 0.9):
         at.slider(key="alpha").set_value(alpha).run()
     at.radio(key="pooling").set_value("max").run()
     assert_clean(at, "alpha moves")
-    assert calls == {"representation": 1, "omes_of": 1}
+    assert calls == {"encode_labelled": 1, "omes_components_of": 1}

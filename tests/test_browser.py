@@ -62,11 +62,11 @@ def open_page(page, url: str, path: str) -> None:
 
 
 def backend_score(root: Path, alpha: float, pooling: str) -> str:
-    from drviz import explore
     from drviz.checkpoints import load_run
+    from drviz.evaluation import encode_labelled, omes_components_of
 
     model = load_run(root / "fixture-source", "cpu").model
-    comps = explore.omes_of(explore.representation(model, "color_dsprites", N, 0), 0)
+    comps = omes_components_of(encode_labelled(model, "color_dsprites", N, 0), 0)
     return f"{comps.score(alpha, pooling):.4f}"
 
 
@@ -163,7 +163,7 @@ def test_numeric_looking_fov_names_keep_their_heatmap_cells(server, page, tmp_pa
     is FoV f (not x = 0, 3, 5), and each red box sits on its FoV's column and its dim's row."""
     import numpy as np
 
-    from drviz import explore
+    from drviz.evaluation import omes_components_of
     from drviz.representations import Representation, load_representation, save_representation
 
     url, _ = server
@@ -172,7 +172,7 @@ def test_numeric_looking_fov_names_keep_their_heatmap_cells(server, page, tmp_pa
     f = np.stack([rng.integers(0, s, 600) for s in (6, 7, 8)], axis=1)
     z = np.c_[f + 0.05 * rng.normal(size=f.shape), np.zeros(len(f))].astype(np.float32)  # dim 3 inactive
     folder = save_representation(Representation(z, None, f, tuple(names)), tmp_path / "numeric")
-    dims = explore.omes_of(load_representation(folder), 0).dims  # the app's seed (sidebar default 0)
+    dims = omes_components_of(load_representation(folder), 0).dims  # the app's seed (sidebar default 0)
     assert dims == (0, 1, 2)
 
     open_page(page, url, "omes")

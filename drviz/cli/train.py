@@ -185,7 +185,7 @@ def cmd_transfer(args) -> int:
 
 def cmd_runs(args) -> int:
     from drviz.checkpoints import list_runs, read_history, runs_root, wall_seconds
-    from drviz.explore import headline_scores
+    from drviz.evaluation import headline_scores
 
     root = Path(args.root) if args.root else runs_root()
     runs = list_runs(root)
@@ -230,7 +230,7 @@ def cmd_recon(args) -> int:
 
     from drviz.checkpoints import load_run
     from drviz.imaging import save_png, tile
-    from drviz.inspect import reconstruct
+    from drviz.inspection import reconstruct
 
     run = load_run(args.run, device="cpu")
     images = _anchor_images(run, args.dataset, args.n, args.seed)
@@ -243,7 +243,7 @@ def cmd_recon(args) -> int:
 def cmd_traverse(args) -> int:
     from drviz.checkpoints import load_run
     from drviz.imaging import save_png, tile
-    from drviz.inspect import encode, traversal_values, traverse
+    from drviz.inspection import encode, traversal_values, traverse
 
     run = load_run(args.run, device="cpu")
     images = _anchor_images(run, args.dataset, 1, args.seed)

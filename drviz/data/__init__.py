@@ -51,4 +51,17 @@ def get_dataset(name: str) -> GroundTruthDataset:
     )
 
 
-__all__ = ["DATASETS", "FILE_LOADERS", "DatasetInfo", "GroundTruthDataset", "dataset_names", "get_dataset"]
+def available_datasets() -> list[str]:
+    """Registered datasets that can be built on this machine (labelled or not)."""
+    out = []
+    for name in dataset_names():
+        try:
+            get_dataset(name)
+        except (DrvizError, ImportError, OSError):
+            continue  # a dataset that cannot be built here is simply not offered
+        out.append(name)
+    return out
+
+
+__all__ = ["DATASETS", "FILE_LOADERS", "DatasetInfo", "GroundTruthDataset", "available_datasets", "dataset_names",
+           "get_dataset"]

@@ -1,0 +1,207 @@
+"""Scores as tables: per-FoV OMES, the FoV -> dim association, the teaching presets, before/after a transfer.
+
+Each function turns typed results (``OMESComponents``, ``EvaluationResult``) into the
+``pandas.DataFrame`` the app shows and offers as CSV, with values rounded to 4 decimals. Only
+recombinations happen here: ``fov_table`` at a new alpha reuses the cached components, which is all
+the alpha slider triggers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from drviz.evaluation import EvaluationResult
+from drviz.metrics.omes import (
+    SYNTHETIC_KINDS,
+    OMESComponents,
+    components_from_matrix,
+    synthetic_association_matrix,
+)
+
+CAP_BELOW = 0.9  # a FoV whose ceiling (1 - 1/(n_f - 1)) is below this is flagged "capped"
+PRESETS = ("underfitting", "partial", "near_perfect")
+assert set(PRESETS) <= set(SYNTHETIC_KINDS)
+
+PRESET_TEXT = {
+    "underfitting": "Every association is low: the model barely reacts to any FoV. OS and MES are both "
+                    "low whatever alpha is.",
+    "partial": "Half the FoVs live cleanly in one dim each; the others are weakly spread over two dims. "
+               "OMES separates the two groups; alpha moves the weak ones the most.",
+    "near_perfect": "Each FoV lives in exactly one dim and each dim encodes one FoV: OS, MES and OMES "
+                    "are all close to 1 at every alpha.",
+}
+
+
+def rounded(v, digits: int = 4) -> float | None:
+    """``v`` rounded for a table (+ 0.0: a value that rounds to zero never shows as -0.0), None if
+    it is not a finite number."""
+    return round(float(v), digits) + 0.0 if isinstance(v, (int, float)) and np.isfinite(v) else None
+
+
+# ---------------------------------------------------------------------------------------------
+# One representation's OMES
+# ---------------------------------------------------------------------------------------------
+def ceiling(n_values: int) -> float:
+    """The highest association a dim that encodes an ``n_values``-valued FoV perfectly can get:
+    the pearson correlation of two distinct uniformly drawn values is -1/(n - 1)."""
+    return 0.0 if n_values <= 2 else 1.0 - 1.0 / (n_values - 1)
+
+
+def fov_notes(comps: OMESComponents, n_values: Sequence[int] | None) -> list[str]:
+    """Per FoV, what a reader must know: not measurable (why) or capped by few values."""
+    notes = []
+    for f, name in enumerate(comps.factor_names):
+        if not comps.measurable[f]:
+            notes.append(f"not measurable: {comps.reasons[f]}")
+        elif n_values is not None and ceiling(n_values[f]) < CAP_BELOW:
+            n = n_values[f]
+            notes.append(f"capped: only {n} values, so A <= {ceiling(n):.2f} even when perfectly encoded")
+        else:
+            notes.append("")
+    return notes
+
+
+def fov_flags(comps: OMESComponents, n_values: Sequence[int] | None) -> tuple[list[str], list[str]]:
+    """(capped, not measurable), each a list of short phrases for the page:
+    ``"color (7 values: A <= 0.83)"`` and ``"orientation, posX: <reason>"`` (FoVs sharing a reason
+    are named together)."""
+    capped = []
+    reasons: dict[str, list[str]] = {}
+    for f, name in enumerate(comps.factor_names):
+        if not comps.measurable[f]:
+            reasons.setdefault(str(comps.reasons[f]), []).append(name)
+        elif n_values is not None and ceiling(n_values[f]) < CAP_BELOW:
+            capped.append(f"{name} ({n_values[f]} values: A <= {ceiling(n_values[f]):.2f})")
+    missing = [f"{', '.join(names)}: {reason}" for reason, names in reasons.items()]
+    return capped, missing
+
+
+def fov_table(comps: OMESComponents, alpha: float, pooling: str,
+              n_values: Sequence[int] | None = None) -> pd.DataFrame:
+    """Per-FoV OS, MES and OMES at (alpha, pooling), the associated dim and a note.
+
+    Cheap: a recombination of the cached pooled vectors (what the alpha slider re-runs).
+    """
+    res = comps.omes(alpha, pooling)
+    rows = []
+    for f, fac in enumerate(res.factors):
+        rows.append({
+            "FoV": fac.name,
+            "values": None if n_values is None else int(n_values[f]),
+            "dim": fac.dim,
+            "OS": rounded(fac.os),
+            "MES": rounded(fac.mes),
+            "OMES": rounded(fac.omes),
+        })
+    df = pd.DataFrame(rows)
+    df["note"] = fov_notes(comps, n_values)
+    if n_values is None:
+        df = df.drop(columns="values")
+    return df
+
+
+def association_table(comps: OMESComponents, threshold: float = 0.3) -> pd.DataFrame:
+    """FoV -> dim: the associated dim (argmax of the unweighted OS), its association, and the
+    other active dims that also respond to the FoV (A >= ``threshold``)."""
+    a = comps.association
+    active = set(a.active_dims)
+    rows = []
+    for f, name in enumerate(a.factor_names):
+        d = comps.dims[f]
+        col = a.matrix[:, f]
+        others = [int(e) for e in np.argsort(-np.nan_to_num(col, nan=-1.0))
+                  if e in active and e != d and np.isfinite(col[e]) and col[e] >= threshold]
+        rows.append({
+            "FoV": name,
+            "dim": d,
+            "A[dim, FoV]": None if d is None else rounded(col[d]),
+            "OS(dim, FoV)": None if d is None else rounded(comps.os_dim[d, f]),
+            f"other dims with A >= {threshold}": ", ".join(f"{e} ({col[e]:.2f})" for e in others) or "none",
+            "pairs": int(a.n_pairs[f]),
+        })
+    return pd.DataFrame(rows)
+
+
+def matrix_frame(comps: OMESComponents) -> pd.DataFrame:
+    """The association matrix as a table (rows ``dim d``, inactive ones marked), for CSV export."""
+    a = comps.association
+    dead = set(a.inactive_dims)
+    index = [f"dim {d}" + (" (inactive)" if d in dead else "") for d in range(a.n_dims)]
+    return pd.DataFrame(a.matrix, index=index, columns=list(a.factor_names))
+
+
+# ---------------------------------------------------------------------------------------------
+# Synthetic matrices that teach the metric
+# ---------------------------------------------------------------------------------------------
+def preset_components(kind: str, n_dims: int = 10, n_factors: int = 5, seed: int = 0) -> OMESComponents:
+    """OMES components of a synthetic association matrix (``underfitting``, ``partial``, ...)."""
+    matrix = synthetic_association_matrix(kind, n_dims, n_factors, rng=seed)
+    return components_from_matrix(matrix, [f"FoV {f}" for f in range(n_factors)])
+
+
+def preset_summary(presets: dict[str, OMESComponents], alpha: float, pooling: str) -> pd.DataFrame:
+    """Averaged OS, MES and OMES of each preset at (alpha, pooling)."""
+    rows = []
+    for kind, comps in presets.items():
+        rows.append({"matrix": kind.replace("_", "-"), "OS": comps.score(1.0, pooling), "MES": comps.score(0.0, pooling),
+                     "OMES": comps.score(alpha, pooling)})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Before / after a transfer
+# ---------------------------------------------------------------------------------------------
+def transfer_tables(before: EvaluationResult, after: EvaluationResult, alpha: float = 0.5,
+                    pooling: str = "avg") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The before/after view: (per-FoV table, summary table).
+
+    Per FoV: GBT accuracy on the full and the pruned representation, OS, MES, OMES, before and
+    after fine-tuning. Summary: averaged OS, MES, OMES, DCI (D, C, I) and MIG, before and after.
+    """
+    ob, oa = before.omes.omes(alpha, pooling), after.omes.omes(alpha, pooling)
+    acc_b = {f.name: f for f in before.downstream.factors}
+    acc_a = {f.name: f for f in after.downstream.factors}
+    rows = []
+    for fb, fa in zip(ob.factors, oa.factors):
+        b, a = acc_b.get(fb.name), acc_a.get(fb.name)
+        rows.append({
+            "FoV": fb.name,
+            "acc full before": rounded(getattr(b, "gbt_full", None)),
+            "acc full after": rounded(getattr(a, "gbt_full", None)),
+            "acc pruned before": rounded(getattr(b, "gbt_pruned", None)),
+            "acc pruned after": rounded(getattr(a, "gbt_pruned", None)),
+            "dim before": fb.dim, "dim after": fa.dim,
+            "OS before": rounded(fb.os), "OS after": rounded(fa.os),
+            "MES before": rounded(fb.mes), "MES after": rounded(fa.mes),
+            "OMES before": rounded(fb.omes), "OMES after": rounded(fa.omes),
+        })
+
+    def mean_of(res, attr):
+        vals = [getattr(f, attr) for f in res.factors if getattr(f, attr) is not None]
+        return rounded(np.mean(vals)) if vals else None
+
+    summary = []
+    for label, fn in (
+        ("OS", lambda s, r: mean_of(r, "os")),
+        ("MES", lambda s, r: mean_of(r, "mes")),
+        (f"OMES (alpha {alpha:g}, {pooling})", lambda s, r: r.score),
+        ("DCI disentanglement", lambda s, r: rounded(s.dci.disentanglement)),
+        ("DCI completeness", lambda s, r: rounded(s.dci.completeness)),
+        ("DCI informativeness", lambda s, r: rounded(s.dci.informativeness_test)),
+        ("MIG", lambda s, r: rounded(s.mig.mig)),
+        ("GBT accuracy, full", lambda s, r: rounded(s.downstream.mean("gbt_full"))),
+        ("GBT accuracy, pruned", lambda s, r: rounded(s.downstream.mean("gbt_pruned"))),
+    ):
+        vb, va = fn(before, ob), fn(after, oa)
+        summary.append({"metric": label, "before": vb, "after": va,
+                        "change": None if vb is None or va is None else round(va - vb, 4) + 0.0})  # never -0.0
+    return pd.DataFrame(rows), pd.DataFrame(summary)
+
+
+__all__ = [
+    "CAP_BELOW", "PRESETS", "PRESET_TEXT", "association_table", "ceiling", "fov_flags", "fov_notes", "fov_table",
+    "matrix_frame", "preset_components", "preset_summary", "rounded", "transfer_tables",
+]
