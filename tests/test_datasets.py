@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from drviz.data import DATASETS, get_dataset
+from drviz.data import DATASETS, available_datasets, get_dataset
 from drviz.data.grid import traversal_factors, traversal_grid
 from drviz.imaging import tile
 from drviz.errors import DrvizError
@@ -148,3 +148,11 @@ def test_traversal_grid_image():
     grey = tile(np.ones((1, 2, 1, 64, 64), np.float32), border=True)
     assert grey.shape == (68, 134, 3) and grey[2, 2].tolist() == [255, 255, 255]
     assert tile(np.zeros((2, 3, 3, 64, 64), np.float32)).shape == (2 * 66 - 2, 3 * 66 - 2, 3)  # no frame by default
+
+
+def test_available_datasets_are_the_registered_ones_that_build_here():
+    names = available_datasets()
+    assert names == [n for n in DATASETS if n in names]  # registry order
+    assert {"dsprites", "color_dsprites", "noisy_dsprites", "noisy_color_dsprites"} <= set(names)  # generated
+    for name in names:
+        assert get_dataset(name).name

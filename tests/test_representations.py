@@ -14,6 +14,7 @@ from drviz.representations import (
     Representation,
     line_sampled_factors,
     load_representation,
+    read_representation_bytes,
     save_representation,
 )
 
@@ -84,6 +85,27 @@ def test_corrupt_npz(tmp_path):
     (tmp_path / "representations.npz").write_bytes(b"not a zip")
     with pytest.raises(DrvizError, match="cannot read representations.npz"):
         load_representation(tmp_path)
+
+
+def test_n_values_counts_distinct_labels_per_fov():
+    factors = np.array([[0, 5], [1, 5], [2, 5], [0, 7]])
+    assert Representation(np.zeros((4, 2)), None, factors, ("a", "b")).n_values == (3, 2)
+
+
+def test_read_representation_bytes_round_trip_and_errors(tmp_path):
+    rng = np.random.default_rng(0)
+    factors = rng.integers(0, 4, (50, 2))
+    rep = Representation(rng.normal(size=(50, 3)).astype(np.float32), None, factors, ("a", "b"))
+    folder = save_representation(rep, tmp_path / "rep")
+    npz, csv = (folder / "representations.npz").read_bytes(), (folder / "classes.csv").read_bytes()
+    back = read_representation_bytes(npz, csv)
+    assert np.array_equal(back.factors, factors) and back.factor_names == ("a", "b")
+    with pytest.raises(DrvizError, match="rows"):
+        read_representation_bytes(npz, b"a,b\n0,1\n")
+    with pytest.raises(DrvizError):
+        read_representation_bytes(b"junk", csv)
+    with pytest.raises(DrvizError, match="upload both"):
+        read_representation_bytes(npz, b"")
 
 
 def test_representation_validates_shapes():
@@ -182,6 +204,19 @@ def test_encode_adapts_channels(tiny):
     gray = get_dataset("dsprites")
     rep = encode_factors(rgb, gray, gray.sample_factors(5, np.random.default_rng(0)), rng=np.random.default_rng(0))
     assert rep.mean.shape == (5, 4)
+
+
+def test_encode_line_sampled_is_line_sampling_then_encoding(tiny):
+    from drviz.representations import encode_factors, encode_line_sampled
+
+    model, ds = tiny
+    rep = encode_line_sampled(model, ds, 60, seed=4)
+    rng = np.random.default_rng(4)
+    factors, how = line_sampled_factors(ds.factor_sizes, 60, rng)
+    ref = encode_factors(model, ds, factors, rng=rng, description=how)
+    assert np.array_equal(rep.factors, factors) and rep.description == how
+    np.testing.assert_array_equal(rep.mean, ref.mean)
+    np.testing.assert_array_equal(rep.sampled, ref.sampled)
 
 
 def test_encode_intervention_pairs(tiny):
