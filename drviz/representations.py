@@ -27,6 +27,7 @@ import numpy as np
 
 from drviz.atomic import atomic_write_bytes
 from drviz.data.labels import read_labels_table
+from drviz.data.samplers import intervention_pairs
 from drviz.errors import DrvizError
 from drviz.imaging import match_channels
 
@@ -307,8 +308,6 @@ def encode_intervention_pairs(
     Pairs come from ``drviz.data.samplers.intervention_pairs`` (base factors drawn uniformly, one
     FoV redrawn to a different value); feed the result to ``drviz.metrics.omes.association_from_pairs``.
     """
-    from drviz.data.samplers import intervention_pairs
-
     out = []
     for f in range(len(dataset.factor_names)):
         a, b = intervention_pairs(dataset, f, n_per_factor, rng)

@@ -14,12 +14,8 @@ import numpy as np
 import pandas as pd
 
 from drviz.evaluation import EvaluationResult
-from drviz.metrics.omes import (
-    SYNTHETIC_KINDS,
-    OMESComponents,
-    components_from_matrix,
-    synthetic_association_matrix,
-)
+from drviz.metrics.omes import OMESComponents, components_from_matrix
+from drviz.metrics.synthetic import SYNTHETIC_KINDS, synthetic_association_matrix
 
 CAP_BELOW = 0.9  # a FoV whose ceiling (1 - 1/(n_f - 1)) is below this is flagged "capped"
 PRESETS = ("underfitting", "partial", "near_perfect")
