@@ -10,17 +10,16 @@ from __future__ import annotations
 import streamlit as st
 
 from drviz import checkpoints as ckpt
-from drviz.catalog import run_label
+from drviz.catalog import default_run, run_label
 from drviz.data import available_datasets
 from drviz.errors import DrvizError
+from drviz.evaluation import INTERACTIVE_N
 
 # Keys of the shared sidebar widgets.
 RUN, RUN2, DATASET, EVAL_N, EVAL_SEED = "run", "run2", "dataset", "eval_n", "eval_seed"
 OWN_DATASET = "(the run's own dataset)"
 NO_RUN = "(none)"
 JUST_FINISHED = "_just_finished"  # a run this session's job just finished: pages may pre-select it
-DEFAULT_RUNS = ("color_dsprites-ada_gvae", "color_dsprites-gvae_labels", "color_dsprites-beta_vae")
-DEFAULT_EVAL_N = 3000  # rows encoded per (run, dataset): ~1-2 s on one CPU core
 
 
 def sidebar() -> None:
@@ -34,7 +33,7 @@ def sidebar() -> None:
         sb.info("No trained runs yet: open **Models** to train one.")
         return
     if RUN not in st.session_state or st.session_state[RUN] not in names:
-        st.session_state[RUN] = next((n for n in DEFAULT_RUNS if n in names), names[0])
+        st.session_state[RUN] = default_run(names)
     sb.selectbox("Active run", names, key=RUN, format_func=lambda n: labels.get(n, n),
                  help="The model every page shows. Runs appear here once they have weights.")
     sb.selectbox("Compare with", [NO_RUN] + names, key=RUN2, format_func=lambda n: labels.get(n, n),
@@ -43,7 +42,7 @@ def sidebar() -> None:
     sb.selectbox("Evaluate on", [OWN_DATASET] + datasets, key=DATASET,
                  help="Dataset used to encode samples for OMES, traversals and reconstructions.")
     with sb.expander("Evaluation settings"):
-        st.number_input("Samples encoded", 500, 50_000, DEFAULT_EVAL_N, step=500, key=EVAL_N,
+        st.number_input("Samples encoded", 500, 50_000, INTERACTIVE_N, step=500, key=EVAL_N,
                         help="Rows encoded per (run, dataset) for OMES; more is steadier and slower "
                              "(about 2,000 images/s on one CPU core).")
         st.number_input("Seed", 0, 10_000, 0, key=EVAL_SEED)
@@ -74,7 +73,7 @@ def dataset_of(info) -> str:
 
 
 def eval_n() -> int:
-    return int(st.session_state.get(EVAL_N, DEFAULT_EVAL_N))
+    return int(st.session_state.get(EVAL_N, INTERACTIVE_N))
 
 
 def eval_seed() -> int:

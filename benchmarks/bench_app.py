@@ -35,15 +35,13 @@ TARGETS = {"cold_start_s": 5.0, "alpha_round_trip_ms": 300.0}
 
 def pick_root(arg: str | None) -> tuple[Path, str, str]:
     """(runs root, active run name, how it was chosen)."""
-    from drviz import explore
-    from drviz.checkpoints import runs_root
+    from drviz.catalog import default_run
+    from drviz.checkpoints import list_runs, runs_root
 
     root = Path(arg) if arg else runs_root()
-    runs = explore.usable_runs(root) if root.is_dir() else []
+    runs = list_runs(root) if root.is_dir() else []
     if runs:
-        defaults = ("color_dsprites-ada_gvae", "color_dsprites-gvae_labels", "color_dsprites-beta_vae")
-        name = next((n for n in defaults if any(r.name == n for r in runs)), runs[0].name)
-        return root, name, "shipped/user runs"
+        return root, default_run([r.name for r in runs]), "shipped/user runs"
     tmp = Path(tempfile.mkdtemp(prefix="drviz-bench-"))
     make_fixture_runs(tmp)
     return tmp, "fixture-source", "tiny fixture run (no usable run in checkpoints/)"
@@ -75,12 +73,12 @@ def cold_start(root: Path, p) -> dict:
 
 
 def alpha_round_trips(root: Path, run: str, p, steps: int) -> list[float]:
-    from drviz import explore
     from drviz.checkpoints import load_run, read_run
+    from drviz.evaluation import INTERACTIVE_N, encode_labelled, omes_components_of
 
     info = read_run(run, root)
     model = load_run(info.path, "cpu").model
-    comps = explore.omes_of(explore.representation(model, info.config.dataset, explore.DEFAULT_N, 0), 0)
+    comps = omes_components_of(encode_labelled(model, info.config.dataset, INTERACTIVE_N, 0), 0)
     times = []
     with streamlit_server(root) as url:
         browser = launch_chromium(p)

@@ -16,6 +16,15 @@ from drviz.checkpoints import RunInfo, lineage
 from drviz.evaluation import headline_scores
 from drviz.tables import rounded
 
+# The run the app opens on: the first of these that exists (checkpoints/README.md describes them).
+DEFAULT_RUNS = ("color_dsprites-ada_gvae-s0", "color_dsprites-ada_gvae", "color_dsprites-beta_vae-s0",
+                "color_dsprites-beta_vae")
+
+
+def default_run(names: Sequence[str]) -> str | None:
+    """The shipped run to show first among ``names`` (else the first name; None when empty)."""
+    return next((n for n in DEFAULT_RUNS if n in names), names[0] if names else None)
+
 
 def weights_version(path: str | Path) -> int:
     """A cache key that changes whenever the run's weights are rewritten (mtime in ns, size)."""

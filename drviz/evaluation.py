@@ -33,6 +33,7 @@ from drviz.metrics.split import make_split
 from drviz.representations import Representation, encode_line_sampled
 
 DEFAULT_N = 10_000
+INTERACTIVE_N = 3000  # rows the app encodes per (run, dataset): ~1-2 s on one CPU core
 DEFAULT_ALPHA = 0.5  # the paper's figures
 
 
@@ -275,6 +276,6 @@ def quick_scores(rep: Representation, seed: int = 0, max_train: int = 1000, max_
 
 
 __all__ = [
-    "DEFAULT_N", "HEADLINES", "EvaluationResult", "encode_labelled", "evaluate", "headline_scores",
+    "DEFAULT_N", "HEADLINES", "INTERACTIVE_N", "EvaluationResult", "encode_labelled", "evaluate", "headline_scores",
     "omes_components_of", "omes_of", "quick_scores", "score_representation",
 ]

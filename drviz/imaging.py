@@ -34,6 +34,21 @@ def match_channels(images: np.ndarray, channels: int | None) -> np.ndarray:
     return gray if channels == 1 else np.repeat(gray, channels, axis=1)
 
 
+def square_resize(img: Image.Image, size: int = 64) -> Image.Image:
+    """Centre-crop a PIL image to a square, then resize it to ``size`` x ``size``: box (area)
+    filter when shrinking, which averages every source pixel instead of aliasing like bilinear;
+    bicubic when enlarging. The one crop-and-resize of drviz (file loaders, uploaded pictures)."""
+    w, h = img.size
+    if w != h:
+        s = min(w, h)
+        left, top = (w - s) // 2, (h - s) // 2
+        img = img.crop((left, top, left + s, top + s))
+    if img.size != (size, size):
+        shrink = img.size[0] > size
+        img = img.resize((size, size), Image.Resampling.BOX if shrink else Image.Resampling.BICUBIC)
+    return img
+
+
 def tile(grid: np.ndarray, pad: int = 2, pad_value: int = 255, border: bool = False) -> np.ndarray:
     """A (rows, cols, C, H, W) float grid in [0, 1] -> one uint8 (rows*(H+pad)-pad, cols*(W+pad)-pad, 3)
     image with ``pad_value`` gutters (and a ``pad`` frame around it with ``border``).

@@ -19,7 +19,7 @@ from drviz.data import get_dataset
 from drviz.data.channels import with_channels
 from drviz.data.grid import traversal_factors
 from drviz.errors import DrvizError
-from drviz.imaging import gif_bytes, match_channels, png_bytes, tile
+from drviz.imaging import gif_bytes, match_channels, png_bytes, square_resize, tile
 from drviz.models import VAE
 
 
@@ -175,7 +175,7 @@ def inspect_image(model: VAE, data: bytes, steps: int = 8, limit: float = 2.0) -
 
 def image_from_bytes(data: bytes, channels: int) -> np.ndarray:
     """A picture's file bytes as the model's input (C, 64, 64) in [0, 1]: centre-cropped to a
-    square, resized to 64x64 (bilinear), converted to the model's channel count."""
+    square, resized to 64x64 (``drviz.imaging.square_resize``), converted to the model's channel count."""
     try:
         img = Image.open(io.BytesIO(data))
         img.load()
@@ -183,9 +183,7 @@ def image_from_bytes(data: bytes, channels: int) -> np.ndarray:
         raise DrvizError("the upload is not an image Pillow can read (use PNG or JPEG)") from None
     if img.width < 8 or img.height < 8:
         raise DrvizError(f"the image is {img.width}x{img.height}; give one at least 8 pixels a side")
-    side = min(img.size)
-    left, top = (img.width - side) // 2, (img.height - side) // 2
-    img = img.convert("RGB").crop((left, top, left + side, top + side)).resize((64, 64), Image.BILINEAR)
+    img = square_resize(img.convert("RGB"), 64)
     arr = np.asarray(img, dtype=np.float32).transpose(2, 0, 1) / 255.0
     return match_channels(arr[None], channels)[0]
 

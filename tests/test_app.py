@@ -19,23 +19,12 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+from drviz.testing import REPO, make_fixture_runs  # noqa: E402
+
 APP = str(REPO / "app.py")
 PAGES = ("app_pages/home.py", "app_pages/models.py", "app_pages/transfer.py", "app_pages/omes.py",
          "app_pages/traversals.py")
 N = 600  # rows encoded per (run, dataset) in the tests: small and fast
-
-
-def make_fixture_runs(root: Path) -> Path:
-    """A 3-step colour source ``fixture-source`` and its 2-step transfer to real_objects."""
-    from drviz.config import RunConfig
-    from drviz.training import train, transfer_config
-
-    train(RunConfig(dataset="color_dsprites", steps=3, batch_size=8, latent_dim=10, lr=5e-3, seed=0),
-          root / "fixture-source", device="cpu", threads=1)
-    cfg = transfer_config("fixture-source", "real_objects", steps=2, batch_size=8, lr=5e-3, root=root)
-    train(cfg, root / "fixture-transfer", device="cpu", threads=1, root=root)
-    return root
 
 
 @pytest.fixture(scope="module")

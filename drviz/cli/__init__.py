@@ -14,11 +14,11 @@ from importlib import import_module
 
 from drviz.errors import DrvizError
 
-STAGES = ("drviz.cli.data", "drviz.cli.train", "drviz.cli.metrics")
+STAGES = ("drviz.cli.data", "drviz.cli.train", "drviz.cli.inspection", "drviz.cli.metrics")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m drviz", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="drviz", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in STAGES:
         try:

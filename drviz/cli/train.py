@@ -1,4 +1,4 @@
-"""CLI for the learning stage: ``train``, ``transfer``, ``runs``, ``recon``, ``traverse``."""
+"""CLI for the learning stage: ``train``, ``transfer`` (with ``--resume`` and ``--init-from``), ``runs``."""
 
 from __future__ import annotations
 
@@ -68,23 +68,6 @@ def register(sub) -> None:
     p = sub.add_parser("runs", help="list runs with their config and headline numbers")
     p.add_argument("--root", default=None, help="runs folder (default: checkpoints/)")
     p.set_defaults(func=cmd_runs)
-
-    p = sub.add_parser("recon", help="originals (top) vs reconstructions (bottom) as a PNG")
-    p.add_argument("run")
-    p.add_argument("--dataset", default=None, help="default: the run's dataset")
-    p.add_argument("--n", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_recon)
-
-    p = sub.add_parser("traverse", help="traversal grid of every latent dim as a PNG")
-    p.add_argument("run")
-    p.add_argument("--dataset", default=None, help="dataset of the anchor image (default: the run's)")
-    p.add_argument("--steps", type=int, default=9)
-    p.add_argument("--limit", type=float, default=2.0, help="traverse each dim over [-limit, limit]")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_traverse)
 
 
 def _run(config, args) -> int:
@@ -206,49 +189,4 @@ def cmd_runs(args) -> int:
         origin = (f"{c.init_from} at {c.init_step}" if c.continued else c.init_from) or ""
         print(f"{r.name[:44]:44} {c.dataset[:16]:16} {c.method[:10]:10} {c.beta:4g} {r.step:>7}/{c.steps:<7} "
               f"{r.precision:>4} {hours:5.1f}h {loss:>8} {' '.join(cells)}  {origin}")
-    return 0
-
-
-def _anchor_images(run, dataset: str | None, n: int, seed: int):
-    import numpy as np
-
-    from drviz.data import get_dataset
-    from drviz.errors import DrvizError
-
-    ds = get_dataset(dataset or run.config.dataset)
-    if ds.image_shape[0] != run.info.spec.channels:
-        raise DrvizError(
-            f"{ds.name} has {ds.image_shape[0]} channels but run {run.name} takes {run.info.spec.channels}; "
-            "pick a dataset with matching channels"
-        )
-    rng = np.random.default_rng(seed)
-    return ds.sample(n, rng)[0]
-
-
-def cmd_recon(args) -> int:
-    import numpy as np
-
-    from drviz.checkpoints import load_run
-    from drviz.imaging import save_png, tile
-    from drviz.inspection import reconstruct
-
-    run = load_run(args.run, device="cpu")
-    images = _anchor_images(run, args.dataset, args.n, args.seed)
-    grid = np.stack([images, reconstruct(run.model, images)])
-    save_png(tile(grid), args.out, scale=2)
-    print(f"wrote {args.out}: originals (top) and reconstructions (bottom) of {args.n} images")
-    return 0
-
-
-def cmd_traverse(args) -> int:
-    from drviz.checkpoints import load_run
-    from drviz.imaging import save_png, tile
-    from drviz.inspection import encode, traversal_values, traverse
-
-    run = load_run(args.run, device="cpu")
-    images = _anchor_images(run, args.dataset, 1, args.seed)
-    z0 = encode(run.model, images)[0][0]
-    grid = traverse(run.model, z0, values=traversal_values(args.steps, args.limit))
-    save_png(tile(grid), args.out, scale=2)
-    print(f"wrote {args.out}: one row per latent dim (0..{len(z0) - 1}), {args.steps} steps over +-{args.limit}")
     return 0

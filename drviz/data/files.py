@@ -33,6 +33,7 @@ import numpy as np
 from drviz.data.base import IMAGE_SIZE, GroundTruthDataset
 from drviz.data.labels import read_labels_table
 from drviz.errors import DrvizError
+from drviz.imaging import square_resize
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
@@ -179,16 +180,7 @@ class StoredDataset(GroundTruthDataset):
 # -- image files ----------------------------------------------------------------------------
 def _to_64(img, path: Path) -> np.ndarray:
     """A PIL image as uint8 (C, 64, 64): centre-cropped square, area-resized."""
-    from PIL import Image
-
-    w, h = img.size
-    if w != h:
-        s = min(w, h)
-        left, top = (w - s) // 2, (h - s) // 2
-        img = img.crop((left, top, left + s, top + s))
-    if img.size != (IMAGE_SIZE, IMAGE_SIZE):
-        shrink = img.size[0] > IMAGE_SIZE
-        img = img.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BOX if shrink else Image.Resampling.BICUBIC)
+    img = square_resize(img, IMAGE_SIZE)
     arr = np.asarray(img, dtype=np.uint8)
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
