@@ -10,7 +10,7 @@ from app_pages import cache, jobs_panel, state, widgets
 from app_pages.errors import guard
 from drviz import checkpoints as ckpt
 from drviz import jobs, viz
-from drviz.catalog import run_status, transfer_map
+from drviz.catalog import run_status, source_moved_on, transfer_map
 from drviz.config import METHODS, PRECISIONS
 from drviz.data import available_datasets, get_dataset
 from drviz.imaging import tile
@@ -84,6 +84,9 @@ with guard("pick the runs to compare"):
     target = tr.config.dataset
     st.caption(f"{src.name} ({src.config.dataset}) -> {tr.name}: fine-tuned on **{target}**, "
                f"{run_status(tr)}. Both models are evaluated on {target}.")
+    moved = source_moved_on(src, tr)
+    if moved:
+        st.caption(f":material/info: {moved}.")
 
 with guard("reconstruct target images"):
     seed = state.eval_seed()
@@ -136,4 +139,7 @@ with guard("score the representations before and after"):
         widgets.download_figure(fig, f"{tr.name}-acc-pruned", "ba-acc-pruned")
     st.markdown("**Per FoV**")
     st.dataframe(per_fov, hide_index=True, width="stretch")
+    notes = dict.fromkeys(n for s in (s_before, s_after) for n in (*s.dci.notes, *s.downstream.notes))
+    if notes:  # e.g. a test class never seen in training: its accuracy is not comparable
+        st.caption(" ".join(notes))
     widgets.download_table(per_fov, f"{tr.name}-per-fov", "ba-per-fov")

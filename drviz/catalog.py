@@ -7,6 +7,7 @@ changes whenever a run's weights are rewritten (a run still training).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +25,17 @@ DEFAULT_RUNS = ("color_dsprites-ada_gvae-s0", "color_dsprites-ada_gvae", "color_
 def default_run(names: Sequence[str]) -> str | None:
     """The shipped run to show first among ``names`` (else the first name; None when empty)."""
     return next((n for n in DEFAULT_RUNS if n in names), names[0] if names else None)
+
+
+def source_moved_on(source: RunInfo, transfer: RunInfo) -> str | None:
+    """One line when ``source`` has trained further since ``transfer`` was initialised from it
+    (the "before" scores then come from newer weights than the transfer started from)."""
+    for note in transfer.notes:
+        m = re.match(r"initialised from (\S+) at step (\d+)", note)
+        if m and m.group(1) == source.name and int(m.group(2)) != source.step:
+            return (f"{source.name} has trained on since {transfer.name} started from it (step {int(m.group(2)):,} "
+                    f"then, {source.step:,} now): 'before' shows its current weights")
+    return None
 
 
 def weights_version(path: str | Path) -> int:

@@ -67,3 +67,19 @@ def test_weights_version_changes_when_the_weights_are_rewritten(tmp_path):
     assert weights_version(str(run.path)) == before
     os.utime(run.path / "model.pt", (2000, 2000))
     assert weights_version(run.path) != before
+
+
+def test_source_moved_on_names_both_steps(tmp_path):
+    from drviz.catalog import source_moved_on
+    from drviz.checkpoints import read_run
+    from drviz.config import RunConfig
+    from drviz.training import train, transfer_config
+
+    train(RunConfig(dataset="dsprites", steps=2, batch_size=4), tmp_path / "src", device="cpu")
+    train(transfer_config(tmp_path / "src", "dsprites", steps=1, batch_size=4, root=tmp_path), tmp_path / "tr",
+          device="cpu", root=tmp_path)
+    src, tr = read_run(tmp_path / "src"), read_run(tmp_path / "tr")
+    assert source_moved_on(src, tr) is None
+    train(RunConfig(dataset="dsprites", steps=3, batch_size=4), tmp_path / "src", device="cpu", resume=True)
+    assert source_moved_on(read_run(tmp_path / "src"), tr) == (
+        "src has trained on since tr started from it (step 2 then, 3 now): 'before' shows its current weights")
