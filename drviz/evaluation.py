@@ -106,17 +106,27 @@ HEADLINES = (
 def headline_scores(metrics: dict | None) -> dict[str, float]:
     """The headline scores of a run's metrics.json (``EvaluationResult.to_json``'s content).
 
-    Returns label -> score rounded to 4 decimals (OMES at the stored alpha with avg pooling, DCI's
-    D, C and test I, MIG), leaving out what is missing or not a finite number.
+    Returns label -> score rounded to 4 decimals (OMES at the stored alpha with avg pooling, its OS
+    and MES averaged over the measurable FoVs, DCI's D, C and test I, MIG), leaving out what is
+    missing or not a finite number.
     """
+    def number(value) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
     out: dict[str, float] = {}
     if not isinstance(metrics, dict):
         return out
     for label, (section, key) in HEADLINES:
         part = metrics.get(section)
         value = part.get(key) if isinstance(part, dict) else None
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
+        if number(value):
             out[label] = round(float(value), 4)
+    per_factor = ((metrics.get("omes") or {}).get("avg") or {}).get("per_factor")
+    if isinstance(per_factor, dict):
+        for label in ("OS", "MES"):
+            values = [f.get(label.lower()) for f in per_factor.values() if isinstance(f, dict) and f.get("measurable")]
+            if values and all(number(v) for v in values):
+                out[label] = round(float(np.mean(values)), 4)
     return out
 
 

@@ -302,3 +302,21 @@ def test_cli_resume_reads_the_run_folder_and_names_a_conflicting_setting(tmp_pat
                  "--device", "cpu"]) == 0
     branch = ckpt.read_run(tmp_path / "b")
     assert branch.config.init_step == 3 and branch.config.beta == 2.0 and branch.config.lr == 1e-4
+
+
+def test_cli_runs_lists_scores_precision_wall_time_and_the_branch_point(tmp_path, capsys):
+    from drviz.cli import main
+
+    root = tmp_path / "runs"
+    train(RunConfig(dataset="dsprites", steps=2, batch_size=4, precision="fp32"), root / "src", device="cpu")
+    train(training.continue_config("src", root=root, steps=3), root / "branch", device="cpu", root=root)
+    ckpt.save_metrics(root / "src", {"omes": {"omes": 0.5, "avg": {"per_factor": {
+        "a": {"os": 0.6, "mes": 0.4, "measurable": True}, "b": {"os": None, "mes": None, "measurable": False}}}},
+        "dci": {"disentanglement": 0.25}, "mig": {"mig": 0.125}})
+    capsys.readouterr()
+    assert main(["runs", "--root", str(root), "--markdown"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "| run | dataset | method | beta | step | prec | wall | loss | OMES | OS | MES | DCI D | MIG | from |"
+    branch, src = lines[2], lines[3]
+    assert branch.startswith("| `branch` | dsprites | beta_vae | 1 | 3/3 | fp32 |") and branch.endswith("| src at 2 |")
+    assert "| 0.500 | 0.600 | 0.400 | 0.250 | 0.125 |  |" in src

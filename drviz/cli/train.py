@@ -67,6 +67,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("runs", help="list runs with their config and headline numbers")
     p.add_argument("--root", default=None, help="runs folder (default: checkpoints/)")
+    p.add_argument("--markdown", action="store_true", help="a markdown table (what checkpoints/README.md shows)")
     p.set_defaults(func=cmd_runs)
 
 
@@ -173,20 +174,34 @@ def cmd_runs(args) -> int:
     root = Path(args.root) if args.root else runs_root()
     runs = list_runs(root)
     if not runs:
-        print(f"no runs under {root}; train one with `python -m drviz train --dataset color_dsprites`")
+        print(f"no runs under {root}; train one with `drviz train --dataset color_dsprites`")
         return 0
-    header = (f"{'run':44} {'dataset':16} {'method':10} {'beta':>4} {'step':>15} {'prec':>4} {'wall':>6} "
-              f"{'loss':>8} {'OMES':>6} {'DCI D':>6} {'MIG':>6}  from")
-    print(header)
-    print("-" * len(header))
+    rows = []
     for r in runs:
         c = r.config
         scores = headline_scores(r.metrics)
         loss = r.state.get("loss")
-        loss = f"{loss:8.1f}" if isinstance(loss, (int, float)) and not isinstance(loss, bool) else ""
-        hours = wall_seconds(read_history(r.path)) / 3600
-        cells = [f"{scores[k]:6.3f}" if k in scores else f"{'':6}" for k in ("OMES", "DCI D", "MIG")]
-        origin = (f"{c.init_from} at {c.init_step}" if c.continued else c.init_from) or ""
-        print(f"{r.name[:44]:44} {c.dataset[:16]:16} {c.method[:10]:10} {c.beta:4g} {r.step:>7}/{c.steps:<7} "
-              f"{r.precision:>4} {hours:5.1f}h {loss:>8} {' '.join(cells)}  {origin}")
+        rows.append({
+            "run": r.name, "dataset": c.dataset, "method": c.method, "beta": f"{c.beta:g}",
+            "step": f"{r.step}/{c.steps}", "prec": r.precision,
+            "wall": f"{wall_seconds(read_history(r.path)) / 3600:.1f}h",
+            "loss": f"{loss:.1f}" if isinstance(loss, (int, float)) and not isinstance(loss, bool) else "",
+            **{k: f"{scores[k]:.3f}" if k in scores else "" for k in ("OMES", "OS", "MES", "DCI D", "MIG")},
+            "from": (f"{c.init_from} at {c.init_step}" if c.continued else c.init_from) or "",
+        })
+    columns = list(rows[0])
+    if args.markdown:
+        print("| " + " | ".join(columns) + " |")
+        print("|" + "---|" * len(columns))
+        for row in rows:
+            print("| " + " | ".join(f"`{v}`" if k == "run" else v for k, v in row.items()) + " |")
+        return 0
+    widths = {k: max(len(k), *(len(row[k]) for row in rows)) for k in columns}
+    right = {"beta", "step", "wall", "loss", "OMES", "OS", "MES", "DCI D", "MIG"}
+    cell = lambda k, v: v.rjust(widths[k]) if k in right else v.ljust(widths[k])  # noqa: E731
+    header = " ".join(cell(k, k) for k in columns)
+    print(header.rstrip())
+    print("-" * len(header.rstrip()))
+    for row in rows:
+        print(" ".join(cell(k, v) for k, v in row.items()).rstrip())
     return 0
