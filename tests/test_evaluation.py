@@ -38,8 +38,11 @@ def test_headline_scores_read_what_to_json_writes():
     res = score_representation(_identity(), n_train=120, n_test=60, classifiers=("gbt",))
     stored = json.loads(json.dumps(res.to_json()))  # as metrics.json holds it
     scores = headline_scores(stored)
-    assert list(scores) == [label for label, _ in HEADLINES]
+    assert list(scores) == [label for label, _ in HEADLINES] + ["OS", "MES"]
     assert scores["OMES"] == round(res.omes.score(0.5, "avg"), 4)
+    measurable = [f for f in res.omes.omes(0.5, "avg").factors if f.measurable]
+    assert scores["OS"] == round(float(np.mean([f.os for f in measurable])), 4)
+    assert scores["MES"] == round(float(np.mean([f.mes for f in measurable])), 4)
     assert scores["DCI D"] == round(res.dci.disentanglement, 4)
     assert scores["DCI C"] == round(res.dci.completeness, 4)
     assert scores["DCI I"] == round(res.dci.informativeness_test, 4)
