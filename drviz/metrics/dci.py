@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.stats
 
 from drviz.errors import DrvizError
 from drviz.metrics.numerics import classifier_inputs, clip01
@@ -101,11 +102,11 @@ class DCIResult:
 # The math on an importance matrix
 # ---------------------------------------------------------------------------------------------
 def _entropy(p: np.ndarray, base: int, axis: int) -> np.ndarray:
-    """scipy.stats.entropy along ``axis`` (normalises, base ``base``), vectorised."""
-    p = p / p.sum(axis=axis, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        h = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=axis)
-    return h / np.log(base) if base > 1 else np.zeros_like(h)
+    """Entropy (base ``base``) of ``p`` normalised along ``axis``: ``scipy.stats.entropy``, as
+    disentanglement_lib computes it; a single outcome (base 1) has entropy 0."""
+    if base <= 1:
+        return np.zeros(np.delete(p.shape, axis))
+    return scipy.stats.entropy(p, base=base, axis=axis)
 
 
 def disentanglement_per_dim(importance: np.ndarray) -> np.ndarray:
