@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test test-fast browser bench clean-venv
+.PHONY: run test test-fast browser bench cards clean-venv
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,16 @@ test-fast: $(VENV)/.test
 
 bench: $(VENV)/.test
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+
+# The pictures of checkpoints/README.md's model cards: each shipped run's reconstructions and
+# latent traversal, on its own dataset (CARD_SEED picks the images).
+CARD_SEED ?= 3
+cards: $(VENV)/.app
+	for run in $$(ls checkpoints); do \
+	  [ -f checkpoints/$$run/model.pt ] || continue; \
+	  $(VENV)/bin/drviz recon $$run --n 8 --seed $(CARD_SEED) --scale 1 --out checkpoints/$$run/recon.png || exit 1; \
+	  $(VENV)/bin/drviz traverse $$run --steps 9 --seed $(CARD_SEED) --scale 1 --out checkpoints/$$run/traversal.png || exit 1; \
+	done
 
 clean-venv:
 	rm -rf $(VENV)

@@ -11,6 +11,7 @@ def register(sub) -> None:
     p.add_argument("--dataset", default=None, help="default: the run's dataset")
     p.add_argument("--n", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scale", type=int, default=2, help="enlarge the PNG by this integer factor (default 2)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_recon)
 
@@ -20,6 +21,7 @@ def register(sub) -> None:
     p.add_argument("--steps", type=int, default=9)
     p.add_argument("--limit", type=float, default=2.0, help="traverse each dim over [-limit, limit]")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scale", type=int, default=2, help="enlarge the PNG by this integer factor (default 2)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_traverse)
 
@@ -50,7 +52,7 @@ def cmd_recon(args) -> int:
     run = load_run(args.run, device="cpu")
     images = _anchor_images(run, args.dataset, args.n, args.seed)
     grid = np.stack([images, reconstruct(run.model, images)])
-    path = save_png(tile(grid), args.out, scale=2)
+    path = save_png(tile(grid), args.out, scale=args.scale)
     print(f"wrote {path}: originals (top) and reconstructions (bottom) of {args.n} images")
     return 0
 
@@ -64,6 +66,6 @@ def cmd_traverse(args) -> int:
     images = _anchor_images(run, args.dataset, 1, args.seed)
     z0 = encode(run.model, images)[0][0]
     grid = traverse(run.model, z0, values=traversal_values(args.steps, args.limit))
-    path = save_png(tile(grid), args.out, scale=2)
+    path = save_png(tile(grid), args.out, scale=args.scale)
     print(f"wrote {path}: one row per latent dim (0..{len(z0) - 1}), {args.steps} steps over +-{args.limit}")
     return 0
