@@ -12,8 +12,10 @@
   source on a colour target (or the reverse) gets its first and last layers adapted explicitly.
   A continuation (``config.init_step > 0``, ``train --init-from``) also starts from a run's
   weights, with a fresh optimizer, but keeps counting steps (and drawing batches) from there.
-- Precision: bf16 autocast runs the network in bf16 where the hardware has it (about 1.6x faster
-  on this project's AVX512-BF16 CPU); the loss terms are computed in fp32 from fp32 casts.
+- Precision: bf16 autocast runs the network in bf16 where the hardware has it (CPUs with
+  AVX512-BF16 or AMX, where it is about 1.6x faster, and CUDA); the loss terms are computed in
+  fp32 from fp32 casts. A CPU without native bf16 (an AVX2-only Zen 3, measured) emulates it about
+  10x slower, so ``auto`` picks fp32 there (``benchmarks/bench_training.py`` shows both).
 - lr schedule: constant, or torch's ReduceLROnPlateau on the mean loss of fixed step windows; its
   state and the partial window are checkpointed, so a resume stays exact.
 """
