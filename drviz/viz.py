@@ -213,7 +213,14 @@ def figure_png(fig: go.Figure, scale: float = 2.0, timeout_s: float = 60.0) -> b
     """The figure as PNG bytes (kaleido). Run in a worker thread: kaleido drives its own asyncio
     loop, which must not meet a caller's running loop (the Streamlit server's)."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(fig.to_image, format="png", scale=scale).result(timeout=timeout_s)
+        for attempt in (1, 2):
+            try:
+                return pool.submit(fig.to_image, format="png", scale=scale).result(timeout=timeout_s)
+            except Exception as exc:  # noqa: BLE001 - only kaleido's own errors are retried
+                # On a loaded machine kaleido can call into its page before the page's scripts ran
+                # ("ReferenceError: kaleido_scopes is not defined", seen in CI); a second call works.
+                if attempt == 2 or not type(exc).__module__.startswith("kaleido"):
+                    raise
 
 
 def figure_html(fig: go.Figure) -> bytes:
