@@ -143,7 +143,9 @@ def test_train_from_the_browser_and_pick_the_new_run(server, page):
 HEATMAP_CELLS_JS = """(names) => {
   for (const gd of document.querySelectorAll('.js-plotly-plot')) {
     const fl = gd._fullLayout;
-    if (!fl || !fl.xaxis || !fl.title || !String(fl.title.text).startsWith('Association matrix')) continue;
+    // Streamlit's theme wraps the title in <b> tags: compare its text
+    const title = fl && fl.title ? String(fl.title.text).replace(/<[^>]*>/g, '') : '';
+    if (!fl || !fl.xaxis || !title.startsWith('Association matrix')) continue;
     const heat = (gd._fullData || []).filter(t => t.type === 'heatmap').pop();
     if (!heat || heat.x.map(String).join('|') !== names.join('|')) continue;
     return {
