@@ -288,8 +288,21 @@ def load_train_state(run_path: Path) -> dict:
     return state
 
 
-def save_metrics(run_path: Path, data: dict) -> None:
-    atomic_write_json(Path(run_path) / "metrics.json", data)
+def metrics_file(run_path: Path, dataset: str | None = None) -> Path:
+    """Where a run's scores live: ``metrics.json`` on its own dataset (the headline every list
+    shows), ``metrics-<dataset>.json`` on another one (a source scored on a transfer target)."""
+    run_path = Path(run_path)
+    if dataset is None or dataset == read_config(run_path)[0].dataset:
+        return run_path / "metrics.json"
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in dataset)
+    return run_path / f"metrics-{safe}.json"
+
+
+def save_metrics(run_path: Path, data: dict, dataset: str | None = None) -> Path:
+    """Write ``data`` to :func:`metrics_file` atomically; returns the path."""
+    path = metrics_file(run_path, dataset)
+    atomic_write_json(path, data)
+    return path
 
 
 # -- import / export ------------------------------------------------------------------------

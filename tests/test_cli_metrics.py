@@ -193,6 +193,12 @@ def test_evaluate_writes_metrics_json(capsys, tiny_run):
     assert set(data["downstream"]["per_factor"]["floor_hue"]) == {"dim", "gbt_full", "gbt_pruned", "mlp_full", "mlp_pruned"}
     code, _, err = run_cli(capsys, "evaluate", tiny_run, "--dataset", "lfw_faces", "--n", 50)
     assert code == 2 and "no factor labels" in err
+    # Scored on another dataset (a source on a transfer target): beside, never over, its own scores.
+    code, out, _ = run_cli(capsys, "evaluate", tiny_run, "--dataset", "real_objects", "--n", 120, "--n-train", 40,
+                           "--n-test", 20, "--n-jobs", 1)
+    assert code == 0 and f"wrote {tiny_run / 'metrics-real_objects.json'}" in out
+    assert json.loads((tiny_run / "metrics-real_objects.json").read_text())["dataset"] == "real_objects"
+    assert json.loads((tiny_run / "metrics.json").read_text())["dataset"] == "shapes3d"
 
 
 @pytest.mark.slow

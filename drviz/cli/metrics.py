@@ -246,7 +246,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         res = evaluate(run.model, dataset, n=args.n, seed=args.seed, on_progress=on_progress,
                        n_train=args.n_train, n_test=args.n_test, n_jobs=args.n_jobs, split=args.split)
     data = res.to_json()
-    save_metrics(run.path, data)
+    written = save_metrics(run.path, data, dataset)
     if args.json:
         _print_json(data)
         return 0
@@ -270,5 +270,5 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for note in d.notes:
         print(f"note: {note}")
     print()
-    print(f"wrote {run.path / 'metrics.json'}  ({', '.join(f'{k} {v:.1f} s' for k, v in res.timings)})")
+    print(f"wrote {written}  ({', '.join(f'{k} {v:.1f} s' for k, v in res.timings)})")
     return 0
