@@ -63,9 +63,10 @@ def train_throughput(method: str, steps: int, channels_last: bool, precision: st
                     precision=precision)
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        result = training.train(cfg, Path(tmp) / "r", device="cpu", log_every=10, channels_last=channels_last)
+        result = training.train(cfg, Path(tmp) / "r", device="cpu", log_every=max(1, steps // 10),
+                                channels_last=channels_last)
         wall = time.perf_counter() - t
-    rates = [row["images_per_s"] for row in result.history[2:]]  # skip warm-up windows
+    rates = [row["images_per_s"] for row in result.history[2:]]  # skip the warm-up windows
     img_s = statistics.median(rates)
     per_step = 64 * (2 if cfg.weak else 1)
     return {"images_per_s": img_s, "steps_per_s": img_s / per_step, "wall_s": wall}
@@ -143,9 +144,9 @@ def main() -> None:
         flops = flops_per_training_image(method)
         for precision in ("fp32", "bf16"):
             # Emulated bf16 is ~10x slower: fewer steps keep the bench short, the median rate is the same.
-            steps = args.steps if precision == "fp32" or native_bf16 else max(20, args.steps // 10)
+            steps = args.steps if precision == "fp32" or native_bf16 else max(10, args.steps // 10)
             r = train_throughput(method, steps, True, precision)
-            bare = bare_loop_throughput(method, True, precision, steps=40 if steps >= 40 else 12)
+            bare = bare_loop_throughput(method, True, precision, steps=40 if steps >= 40 else 8)
             achieved = r["images_per_s"] * flops / 1e9
             rows.append({"method": method, "precision": precision, "mflop_per_image": flops / 1e6, **r,
                          "bare_loop_images_per_s": bare, "real_over_bare": r["images_per_s"] / bare,
