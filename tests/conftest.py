@@ -9,6 +9,8 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 from pathlib import Path  # noqa: E402
 
+import numpy as np  # noqa: E402
+
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
@@ -29,6 +31,24 @@ def write_reference_folder(folder: Path, csv: str | None = "a,b\n0,1\n1,2\n", **
     if csv is not None:
         (folder / "classes.csv").write_text(csv)
     return folder
+
+
+# A hand-built association matrix (4 dims x 3 FoVs, dim 2 inactive) for the table and figure tests.
+HAND_NAMES = ("shape", "scale", "posX")
+HAND_A = np.array([
+    [0.90, 0.02, 0.01],
+    [0.03, 0.70, 0.05],
+    [0.00, 0.00, 0.00],  # will be inactive
+    [0.01, 0.04, 0.95],
+])
+
+
+@pytest.fixture
+def comps():
+    """OMES components of ``HAND_A`` with dim 2 inactive."""
+    from drviz.metrics.omes import components_from_matrix
+
+    return components_from_matrix(HAND_A, HAND_NAMES, inactive_dims=[2])
 
 
 @pytest.fixture

@@ -12,18 +12,7 @@ from drviz.evaluation import EvaluationResult
 from drviz.metrics.downstream import DownstreamResult
 from drviz.metrics.omes import components_from_matrix
 
-NAMES = ("shape", "scale", "posX")
-A = np.array([
-    [0.90, 0.02, 0.01],
-    [0.03, 0.70, 0.05],
-    [0.00, 0.00, 0.00],  # will be inactive
-    [0.01, 0.04, 0.95],
-])
-
-
-@pytest.fixture
-def comps():
-    return components_from_matrix(A, NAMES, inactive_dims=[2])
+from conftest import HAND_A as A, HAND_NAMES as NAMES  # conftest also gives its `comps` fixture
 
 
 def test_rounded_never_shows_negative_zero_and_drops_what_is_not_finite():

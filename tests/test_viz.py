@@ -8,18 +8,7 @@ import pytest
 from drviz import tables, viz
 from drviz.metrics.omes import components_from_matrix
 
-NAMES = ("shape", "scale", "posX")
-A = np.array([
-    [0.90, 0.02, 0.01],
-    [0.03, 0.70, 0.05],
-    [0.00, 0.00, 0.00],  # will be inactive
-    [0.01, 0.04, 0.95],
-])
-
-
-@pytest.fixture
-def comps():
-    return components_from_matrix(A, NAMES, inactive_dims=[2])
+from conftest import HAND_A as A, HAND_NAMES as NAMES  # conftest also gives its `comps` fixture
 
 
 # -- heatmap --------------------------------------------------------------------------------------
