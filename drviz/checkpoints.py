@@ -118,15 +118,22 @@ def _read_json(path: Path, what: str) -> dict:
     return data
 
 
-def read_config(run_path: Path) -> tuple[RunConfig, ModelSpec, list[str]]:
-    data = _read_json(Path(run_path) / "config.json", "config.json")
+def _parse_config(data: dict, path: Path) -> tuple[RunConfig, ModelSpec, list[str], str]:
+    """config.json's content -> (config, spec, notes, resolved precision; fp32 for older runs)."""
     if "config" not in data or "model" not in data:
-        raise DrvizError(f"{Path(run_path) / 'config.json'} lacks 'config' or 'model'; is it a drviz run?")
+        raise DrvizError(f"{path} lacks 'config' or 'model'; is it a drviz run?")
     try:
         spec = ModelSpec(**data["model"])
     except TypeError as exc:
         raise DrvizError(f"config.json has a malformed model spec: {exc}") from None
-    return RunConfig.from_json(data["config"]), spec, list(data.get("notes", []))
+    precision = data.get("precision", "fp32")
+    precision = precision if precision in ("fp32", "bf16") else "fp32"
+    return RunConfig.from_json(data["config"]), spec, list(data.get("notes", [])), precision
+
+
+def read_config(run_path: Path) -> tuple[RunConfig, ModelSpec, list[str]]:
+    path = Path(run_path) / "config.json"
+    return _parse_config(_read_json(path, "config.json"), path)[:3]
 
 
 def write_config(run_path: Path, config: RunConfig, spec: ModelSpec, notes: list[str], precision: str) -> None:
@@ -137,8 +144,8 @@ def write_config(run_path: Path, config: RunConfig, spec: ModelSpec, notes: list
 
 def read_precision(run_path: Path) -> str:
     """The precision a run trains in (fp32 for runs made before precision was recorded)."""
-    value = _read_json(Path(run_path) / "config.json", "config.json").get("precision", "fp32")
-    return value if value in ("fp32", "bf16") else "fp32"
+    path = Path(run_path) / "config.json"
+    return _parse_config(_read_json(path, "config.json"), path)[3]
 
 
 def load_weights(model: VAE, state: dict, source: str) -> None:
@@ -223,10 +230,10 @@ def run_ref(info: "RunInfo", root: Path | None = None) -> str:
 
 def read_run(name_or_path: str | Path, root: Path | None = None) -> RunInfo:
     path = resolve_run(name_or_path, root)
-    config, spec, notes = read_config(path)
+    config, spec, notes, precision = _parse_config(_read_json(path / "config.json", "config.json"), path / "config.json")
     state = _read_json(path / "state.json", "state.json") if (path / "state.json").exists() else {}
     metrics = _read_json(path / "metrics.json", "metrics.json") if (path / "metrics.json").exists() else None
-    return RunInfo(path.name, path, config, spec, tuple(notes), state, metrics, read_precision(path))
+    return RunInfo(path.name, path, config, spec, tuple(notes), state, metrics, precision)
 
 
 def load_run(name_or_path: str | Path, device: str | torch.device | None = None, root: Path | None = None) -> Run:
