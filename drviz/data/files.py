@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from drviz.data.base import IMAGE_SIZE, GroundTruthDataset
+from drviz.data.cache import ImageStore
 from drviz.data.labels import read_labels_table
 from drviz.errors import DrvizError
 from drviz.imaging import square_resize
@@ -42,7 +43,8 @@ class StoredDataset(GroundTruthDataset):
     """Stored images with integer labels, served through the dataset protocol.
 
     Args:
-        images: uint8 (N, C, 64, 64) with values 0..255, or 0/1 with ``binary=True``.
+        images: uint8 (N, C, 64, 64) with values 0..255, or 0/1 with ``binary=True``; or an
+            ``ImageStore`` (``drviz.data.cache``) that reads them from disk by row.
         labels: int (N, K), column k in 0..factor_sizes[k] - 1.
         factor_values: optional per-FoV arrays mapping a label index back to the value found in
             the files (e.g. the original CSV value or Coil-100 object number).
@@ -73,19 +75,25 @@ class StoredDataset(GroundTruthDataset):
         self.description = description
         self.factor_values = factor_values
         labels = np.asarray(labels, dtype=np.int64)
-        if len(images) != len(labels) or len(labels) == 0:
+        self.store = images if isinstance(images, ImageStore) else None
+        n_images = images.n if self.store is not None else len(images)
+        if n_images != len(labels) or len(labels) == 0:
             raise DrvizError(f"{name}: need one label row per image and at least one image")
         if float(np.prod(np.asarray(self.factor_sizes, dtype=np.float64))) >= 2.0**62:
             raise DrvizError(f"{name}: too many distinct label values to index; use fewer FoVs or values")
         self.labels = self.check_factors(labels)
-        if binary:
+        if self.store is not None:
+            self._bits = self._images = None
+            self.image_shape = (self.store.channels, IMAGE_SIZE, IMAGE_SIZE)
+        elif binary:
             # Binary images (dSprites): 8 pixels a byte keeps the 737,280 official images in 370 MB.
             self._bits = np.packbits(images.reshape(len(images), -1), axis=1)
             self._images = None
         else:
             self._bits = None
             self._images = np.ascontiguousarray(images, dtype=np.uint8)
-        self.image_shape = (int(images.shape[1]), IMAGE_SIZE, IMAGE_SIZE)
+        if self.store is None:
+            self.image_shape = (int(images.shape[1]), IMAGE_SIZE, IMAGE_SIZE)
         self._radix = np.cumprod((1,) + self.factor_sizes[:0:-1])[::-1].astype(np.int64)  # mixed radix
         codes = self.labels @ self._radix
         self._order = np.argsort(codes, kind="stable")
@@ -114,6 +122,10 @@ class StoredDataset(GroundTruthDataset):
     def images_at(self, rows: np.ndarray) -> np.ndarray:
         """float32 (n, C, 64, 64) in [0, 1] for stored row indices."""
         rows = np.asarray(rows, dtype=np.int64)
+        if self.store is not None:
+            out = self.store.read(rows).astype(np.float32)
+            out *= np.float32(1.0 / 255.0)
+            return out
         if self._bits is not None:
             bits = np.unpackbits(self._bits[rows], axis=1, count=IMAGE_SIZE * IMAGE_SIZE)
             return bits.reshape(len(rows), 1, IMAGE_SIZE, IMAGE_SIZE).astype(np.float32)
