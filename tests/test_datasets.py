@@ -16,6 +16,8 @@ EXPECTED = {
     "shapes3d": (("floor_hue", "wall_hue", "object_hue", "scale", "shape", "orientation"), (10, 10, 10, 8, 4, 15), 3),
     "real_objects": (("object", "rotation", "scale", "posX", "posY", "background"), (7, 16, 6, 10, 10, 4), 3),
     "lfw_faces": (("image",), (100,), 1),
+    "texture_dsprites": (("shape", "scale", "orientation", "posX", "posY"), (3, 6, 40, 32, 32), 1),
+    "texture_dsprites_fov": (("texture", "shape", "scale", "orientation", "posX", "posY"), (3, 3, 6, 40, 32, 32), 1),
 }
 
 
