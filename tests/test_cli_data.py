@@ -14,7 +14,8 @@ def test_datasets_table(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[:4] == ["name", "kind", "image", "combinations"]
     rows = {line.split()[0]: line for line in out[1:]}
-    assert list(rows) == ["dsprites", "color_dsprites", "noisy_dsprites", "noisy_color_dsprites", "shapes3d", "real_objects", "lfw_faces"]
+    assert list(rows) == ["dsprites", "color_dsprites", "noisy_dsprites", "noisy_color_dsprites", "shapes3d", "real_objects", "lfw_faces",
+                          "texture_dsprites", "texture_dsprites_fov"]
     assert "synthetic, labelled  1x64x64  737,280" in rows["dsprites"]
     assert "shape=3 scale=6 orientation=40 posX=32 posY=32" in rows["dsprites"]
     assert "floor_hue=10 wall_hue=10 object_hue=10 scale=8 shape=4 orientation=15" in rows["shapes3d"]

@@ -1,4 +1,5 @@
-"""CLI for the data stage: ``datasets`` (list) and ``datasets show NAME --out FILE.png``."""
+"""CLI for the data stage: ``datasets`` (list), ``datasets show NAME --out FILE.png`` and
+``datasets cache SPEC`` (decode a file dataset's images once into the memory-mapped cache)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,18 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_list)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     s = actions.add_parser("show", help="write a grid of samples: one row per FoV traversed, the others fixed")
-    s.add_argument("name", help="a dataset name, or kind:PATH for your own files (dsprites_npz:, coil100:, folder:)")
+    s.add_argument("name", help="a dataset name, or kind:PATH for files (dsprites_npz:, coil100:, folder:, shapes3d_h5:, "
+                                "mpi3d_npz:, isaac3d:, coil100_augmented:, coil100_augmented_binary:, rgbd_objects:)")
     s.add_argument("--out", required=True, help="PNG file to write")
     s.add_argument("--seed", type=int, default=0, help="seed of the fixed factors (and of any noise)")
     s.add_argument("--steps", type=int, default=10, help="images per row (default 10)")
     s.set_defaults(func=cmd_show)
+    c = actions.add_parser("cache", help="decode a file dataset's images once into the memory-mapped cache (size stated first)",
+                           description="Decode every image of a compressed or encoded file dataset (HDF5 chunks, a compressed "
+                           ".npz, image folders) once, resized to 64x64, into a uint8 cache under $DRVIZ_CACHE_DIR "
+                           "(default ~/.cache/drviz), which training and encoding then read.")
+    c.add_argument("name", help="kind:PATH of a file dataset")
+    c.set_defaults(func=cmd_cache)
 
 
 def format_table(infos) -> str:
@@ -45,7 +53,34 @@ def format_table(infos) -> str:
 def cmd_list(args: argparse.Namespace) -> int:
     from drviz.data import dataset_names, get_dataset
 
+    from drviz.data.discovery import ENV_VAR, data_root, discover
+
     print(format_table(get_dataset(n).info for n in dataset_names()))
+    root = data_root()
+    if root is not None:
+        found = discover(root)
+        print(f"\nfound under {ENV_VAR} ({root}): " + (", ".join(found) if found else "none"))
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from drviz.data import get_dataset
+    from drviz.data.cache import human_bytes, tqdm_progress
+
+    ds = get_dataset(args.name)
+    store = getattr(ds, "store", None)
+    if store is None:
+        print(f"{ds.name}: rendered or held in memory; it needs no cache")
+        return 0
+    if not store.encoded:
+        print(f"{ds.name}: its pixels are memory-mapped in place; it needs no cache")
+        return 0
+    if store.cached():
+        print(f"{ds.name}: already cached at {store.cache_path()} ({human_bytes(store.nbytes)})")
+        return 0
+    print(store.announce(), flush=True)
+    path = store.build(tqdm_progress("caching"))
+    print(f"wrote {path}")
     return 0
 
 

@@ -112,6 +112,19 @@ def make_batch(ds: GroundTruthDataset, batch_size: int, rng: np.random.Generator
     return (ds.sample(batch_size, rng)[0],)
 
 
+def _cache_first(ds: GroundTruthDataset) -> None:
+    """Training reads many images: decode an encoded file dataset once into its cache first
+    (``drviz.data.cache``; size stated, progress bar on stderr). No-op for everything else."""
+    store = getattr(ds, "store", None)
+    if store is not None and store.encoded and not store.cached():
+        import sys
+
+        from drviz.data.cache import tqdm_progress
+
+        print(store.announce(), file=sys.stderr, flush=True)
+        store.build(tqdm_progress("caching"))
+
+
 def batches(
     ds: GroundTruthDataset,
     batch_size: int,
@@ -128,6 +141,7 @@ def batches(
     Batch ``s`` is ``make_batch(ds, batch_size, batch_rng(seed, s), ...)``. Close the generator
     (or let it be garbage collected) to stop the worker.
     """
+    _cache_first(ds)
     q: queue.Queue = queue.Queue(maxsize=prefetch)
     stop = threading.Event()
 
