@@ -1,17 +1,23 @@
-"""Evaluate a model on a labelled dataset: encode, then OMES, DCI, MIG and downstream accuracy.
+"""Evaluate a model on a labelled dataset: encode, then every metric (OMES, DCI, MIG, SAP,
+Modularity / Explicitness, InfoMEC, BetaVAE, FactorVAE, downstream accuracy).
 
-One representation serves every metric: ``n`` rows chosen by ``line_sampled_factors`` (anchors
-and the full lines through them, so OMES sees plenty of intervention pairs; every FoV's marginal
-stays uniform) and encoded once. OMES and MIG use all rows; the classifiers (DCI's gradient-boosted
-trees, the downstream GBT and MLP) share one split (``drviz.metrics.split``: by default a shuffle
-seeded by ``seed``, or the first rows as they are with ``split="head"``): two thirds train, capped
-at ``n_train``, the rest test, capped at ``n_test``; sklearn's default GBT is the slow part on a
-CPU. DCI's per-FoV test accuracy is the downstream "GBT, full" accuracy (the same classifier on
-the same split), so it is computed once.
+One representation serves the table-based metrics: ``n`` rows chosen by ``line_sampled_factors``
+(anchors and the full lines through them, so OMES sees plenty of intervention pairs; every FoV's
+marginal stays uniform) and encoded once. OMES, MIG and InfoMEC use all rows; the classifiers
+(DCI's gradient-boosted trees, the downstream GBT and MLP) share one split (``drviz.metrics.split``:
+by default a shuffle seeded by ``seed``, or the first rows as they are with ``split="head"``): two
+thirds train, capped at ``n_train``, the rest test, capped at ``n_test``; sklearn's default GBT is
+the slow part on a CPU. DCI's per-FoV test accuracy is the downstream "GBT, full" accuracy (the
+same classifier on the same split), so it is computed once. SAP and Explicitness / Modularity
+split the same rows the same way (mode, seed and caps) after putting them in a canonical order.
+BetaVAE and FactorVAE need images sharing one FoV's value with everything else independent, which
+line-sampled rows are not: they draw from their own pool of i.i.d. images
+(``intervention_source``; ``paper_settings=True`` encodes fresh images per point instead).
 
-``EvaluationResult.to_json`` writes a run's metrics.json and ``headline_scores`` reads it back.
-The app's explorer encodes with ``encode_labelled``, scores with ``omes_components_of`` (the
-alpha-independent part, cached) and ``quick_scores`` (capped GBT-only classifiers).
+``EvaluationResult.to_json`` writes a run's metrics.json and ``headline_scores`` reads it back
+(the labels and where they live come from ``drviz.metrics.registry``). The app's explorer encodes
+with ``encode_labelled``, scores with ``omes_components_of`` (the alpha-independent part, cached)
+and ``quick_scores`` (capped GBT-only classifiers).
 """
 
 from __future__ import annotations
@@ -25,10 +31,17 @@ import numpy as np
 
 from drviz.data import get_dataset
 from drviz.errors import DrvizError
+from drviz.metrics.betavae import DEFAULT_POOL, BetaVAEResult, betavae_score
 from drviz.metrics.dci import DCIResult, compute_dci
 from drviz.metrics.downstream import DownstreamResult, downstream_accuracy
+from drviz.metrics.factorvae import FactorVAEResult, factorvae_score
+from drviz.metrics.infomec import InfoMECResult, compute_infomec
+from drviz.metrics.intervention import GeneratedSource, TableSource
 from drviz.metrics.mig import MIGResult, compute_mig
+from drviz.metrics.modularity import ModularityResult, compute_modularity
 from drviz.metrics.omes import POOLINGS, OMESComponents, association_matrix, omes_components
+from drviz.metrics.registry import headline_fields
+from drviz.metrics.sap import SAPResult, compute_sap
 from drviz.metrics.split import make_split
 from drviz.representations import Representation, encode_line_sampled
 
@@ -48,6 +61,8 @@ class EvaluationResult:
         dci, mig, downstream: the other metrics' typed results.
         timings: (stage, seconds) pairs.
         representation: the encoded rows (not written to metrics.json).
+        sap, modularity, infomec: the other table-based scores (None when not computed).
+        betavae, factorvae: the intervention scores from fresh images (None when not computed).
     """
 
     dataset: str
@@ -60,6 +75,11 @@ class EvaluationResult:
     downstream: DownstreamResult
     timings: tuple[tuple[str, float], ...]
     representation: Representation | None = dataclasses.field(default=None, repr=False, compare=False)
+    sap: SAPResult | None = None
+    modularity: ModularityResult | None = None
+    infomec: InfoMECResult | None = None
+    betavae: BetaVAEResult | None = None
+    factorvae: FactorVAEResult | None = None
 
     def to_json(self, alpha: float = DEFAULT_ALPHA) -> dict:
         """Plain JSON for metrics.json and the app; OMES at ``alpha`` with both poolings.
@@ -89,26 +109,28 @@ class EvaluationResult:
             "dci": self.dci.to_json(),
             "mig": self.mig.to_json(),
             "downstream": self.downstream.to_json(),
+            **{name: part.to_json() for name in ("sap", "modularity", "infomec", "betavae", "factorvae")
+               if (part := getattr(self, name)) is not None},
             "timings": {k: round(v, 3) for k, v in self.timings},
         }
 
 
-# (label, (section, key)): where ``EvaluationResult.to_json`` puts each headline score.
-HEADLINES = (
-    ("OMES", ("omes", "omes")),
-    ("DCI D", ("dci", "disentanglement")),
-    ("DCI C", ("dci", "completeness")),
-    ("DCI I", ("dci", "informativeness_test")),
-    ("MIG", ("mig", "mig")),
-)
+# (label, (section, key)): where ``EvaluationResult.to_json`` puts each headline score, from the
+# metric registry; OS and MES are averaged from OMES's per-FoV table instead.
+# The first five keep the order metrics.json readers have always seen.
+_FIRST = ("OMES", "DCI D", "DCI C", "DCI I", "MIG")
+HEADLINES = tuple(sorted(((label, (section, field)) for label, section, field in headline_fields()
+                          if label not in ("OS", "MES")),
+                         key=lambda h: _FIRST.index(h[0]) if h[0] in _FIRST else len(_FIRST)))
 
 
 def headline_scores(metrics: dict | None) -> dict[str, float]:
     """The headline scores of a run's metrics.json (``EvaluationResult.to_json``'s content).
 
-    Returns label -> score rounded to 4 decimals (OMES at the stored alpha with avg pooling, its OS
-    and MES averaged over the measurable FoVs, DCI's D, C and test I, MIG), leaving out what is
-    missing or not a finite number.
+    Returns label -> score rounded to 4 decimals (every ``HEADLINES`` label: OMES at the stored
+    alpha with avg pooling, BetaVAE, FactorVAE, MIG, Modularity, InfoM / InfoC / InfoE, DCI's D, C
+    and test I, SAP, Explicitness; then OMES's OS and MES averaged over the measurable FoVs),
+    leaving out what is missing or not a finite number.
     """
     def number(value) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
@@ -144,6 +166,9 @@ def evaluate(
     batch_size: int = 256,
     device=None,
     split: str = "shuffled",
+    intervention: bool = True,
+    paper_settings: bool = False,
+    pool: int = DEFAULT_POOL,
 ) -> EvaluationResult:
     """Encode ``n`` rows of ``dataset`` with ``model`` and compute every metric.
 
@@ -158,6 +183,9 @@ def evaluate(
         n_jobs: joblib threads for the per-FoV classifiers.
         split: "shuffled" (rows shuffled with ``seed`` before splitting) or "head" (the reference's
             first two thirds).
+        intervention: compute BetaVAE and FactorVAE (their own images: ``intervention_source``).
+        paper_settings: BetaVAE and FactorVAE with fresh images for every point (published
+            protocol, about 3 million images, 30+ minutes on a CPU) instead of one pool of ``pool``.
     """
     if isinstance(dataset, str):
         dataset = get_dataset(dataset)
@@ -175,9 +203,19 @@ def evaluate(
     rep = encode_line_sampled(model, dataset, n, seed, batch_size=batch_size, device=device,
                               on_progress=lambda done, total: progress("encoding", 0.4 * done / total))
     encode_s = time.perf_counter() - clock
+    share = 0.5 if intervention else 0.6
     result = score_representation(rep, seed=seed, n_train=n_train, n_test=n_test, classifiers=classifiers,
-                                  n_jobs=n_jobs, split=split, on_progress=lambda stage, f: progress(stage, 0.4 + 0.6 * f))
-    return dataclasses.replace(result, dataset=dataset.name, timings=(("encode", encode_s),) + result.timings)
+                                  n_jobs=n_jobs, split=split, on_progress=lambda stage, f: progress(stage, 0.4 + share * f))
+    extra: dict = {}
+    timings = (("encode", encode_s),) + result.timings
+    if intervention:
+        clock = time.perf_counter()
+        progress("BetaVAE / FactorVAE", 0.9)
+        extra = intervention_scores(model, dataset, paper_settings=paper_settings, pool=pool, seed=seed, device=device,
+                                    on_progress=lambda stage, f: progress(stage, 0.9 + 0.1 * f))
+        timings += (("betavae+factorvae", time.perf_counter() - clock),)
+    progress("done", 1.0)
+    return dataclasses.replace(result, dataset=dataset.name, timings=timings, **extra)
 
 
 def score_representation(
@@ -191,13 +229,17 @@ def score_representation(
     n_jobs: int | None = None,
     on_progress: Callable[[str, float], None] | None = None,
     split: str = "shuffled",
+    others: bool = True,
+    infomec_rows: int | None = 10_000,
 ) -> EvaluationResult:
-    """Every metric of an already encoded representation (``evaluate`` without the encoding).
+    """Every metric of an already encoded representation (``evaluate`` without the encoding and
+    without BetaVAE / FactorVAE, which need fresh images).
 
     ``omes``: components already computed for ``rep`` (the app's cache) to skip that step;
     otherwise ``omes_components_of(rep, seed)``, as the OMES explorer does, so both show the same
     numbers for the same rows. ``split``: "shuffled" (seeded by ``seed``) or
-    "head"; DCI and the downstream classifiers share it.
+    "head"; DCI and the downstream classifiers share it. ``others``: also SAP, Modularity /
+    Explicitness (the same split mode, seed and caps) and InfoMEC (at most ``infomec_rows`` rows).
     """
 
     def progress(stage: str, fraction: float) -> None:
@@ -234,8 +276,21 @@ def score_representation(
         acc = {name: (None if not np.isfinite(a) else float(a)) for name, a in zip(names, dci.accuracy_test)}
         down = dataclasses.replace(down, factors=tuple(dataclasses.replace(f, gbt_full=acc[f.name]) for f in down.factors))
     lap("downstream")
+    extra: dict = {}
+    if others:
+        progress("SAP", 0.85)
+        extra["sap"] = compute_sap(z, y, factor_names=names, split=split, seed=seed, max_train=n_train, max_test=n_test)
+        lap("sap")
+        progress("Modularity / Explicitness", 0.9)
+        extra["modularity"] = compute_modularity(z, y, factor_names=names, split=split, seed=seed,
+                                                 max_train=n_train, max_test=n_test)
+        lap("modularity")
+        progress("InfoMEC", 0.95)
+        extra["infomec"] = compute_infomec(z, y, factor_names=names, seed=seed, max_rows=infomec_rows)
+        lap("infomec")
     progress("done", 1.0)
-    return EvaluationResult("", rep.n_samples, seed, rep.description, comps, dci, mig, down, tuple(timings), rep)
+    return EvaluationResult("", rep.n_samples, seed, rep.description, comps, dci, mig, down, tuple(timings), rep,
+                            **extra)
 
 
 def omes_components_of(rep: Representation, seed: int = 0) -> OMESComponents:
@@ -261,6 +316,60 @@ def omes_of(model, dataset, *, n: int = 8000, seed: int = 0, alpha: float = DEFA
     return omes_components_of(rep, seed).omes(alpha, pooling)
 
 
+# ---------------------------------------------------------------------------------------------
+# The intervention scores other than OMES: BetaVAE and FactorVAE need fresh images
+# ---------------------------------------------------------------------------------------------
+def intervention_source(model, dataset, *, paper_settings: bool = False, pool: int = DEFAULT_POOL, seed: int = 0,
+                        batch_size: int = 256, device=None, on_images: Callable[[int], None] | None = None):
+    """Where BetaVAE and FactorVAE draw their points from for ``model`` on ``dataset``.
+
+    ``paper_settings``: fresh images for every point (``intervention.GeneratedSource``, the
+    published protocol, about a million images per score). Otherwise ``pool`` i.i.d. images
+    (``sample_factors``, the sampler behind OMES's lines) are rendered and encoded once, and every
+    point is drawn from them (``intervention.TableSource``): the default, seconds instead of minutes.
+    """
+    from drviz.representations import encode_factors
+
+    if isinstance(dataset, str):
+        dataset = get_dataset(dataset)
+    if not getattr(dataset, "labelled", True):
+        raise DrvizError(f"{dataset.name} has no factor labels: BetaVAE and FactorVAE need them")
+
+    def represent(factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return encode_factors(model, dataset, factors, rng=rng, batch_size=batch_size, device=device).mean
+
+    if paper_settings:
+        return GeneratedSource(dataset.factor_sizes, dataset.factor_names, dataset.sample_factors, represent,
+                               f"fresh images of {dataset.name} for every point", on_images)
+    if not 100 <= pool <= 1_000_000:
+        raise DrvizError(f"the pool must hold between 100 and 1,000,000 images; got {pool}")
+    rng = np.random.default_rng([seed, 14])  # its own stream: the pool never shifts OMES's rows
+    factors = dataset.sample_factors(pool, rng)
+    z = represent(factors, rng)
+    if on_images is not None:
+        on_images(pool)
+    src = TableSource(z, factors, dataset.factor_names, f"a pool of {pool:,} i.i.d. images of {dataset.name}")
+    src.n_images = pool
+    return src
+
+
+def intervention_scores(model, dataset, *, paper_settings: bool = False, pool: int = DEFAULT_POOL, seed: int = 0,
+                        which: tuple[str, ...] = ("betavae", "factorvae"), device=None,
+                        on_progress: Callable[[str, float], None] | None = None) -> dict:
+    """BetaVAE and/or FactorVAE of ``model`` on ``dataset`` (one pool serves both by default).
+
+    Returns name -> ``BetaVAEResult`` / ``FactorVAEResult``, with the published point counts
+    (64 x 10,000 training and 5,000 evaluation points) either way.
+    """
+    src = intervention_source(model, dataset, paper_settings=paper_settings, pool=pool, seed=seed, device=device)
+    out = {}
+    if "betavae" in which:
+        out["betavae"] = betavae_score(src, seed=seed, on_progress=on_progress)
+    if "factorvae" in which:
+        out["factorvae"] = factorvae_score(src, seed=seed, on_progress=on_progress)
+    return out
+
+
 def encode_labelled(model, dataset: str, n: int, seed: int = 0,
                     on_progress: Callable[[int, int], None] | None = None) -> Representation:
     """Encoder means of ``n`` line-sampled rows of ``dataset`` (``encode_line_sampled``: anchors
@@ -281,11 +390,12 @@ def quick_scores(rep: Representation, seed: int = 0, max_train: int = 1000, max_
     The GBT fits are the slow part on a CPU, hence the caps. The result leaves out the
     representation (the app caches it on its own).
     """
-    res = score_representation(rep, seed=seed, n_train=max_train, n_test=max_test, classifiers=("gbt",))
+    res = score_representation(rep, seed=seed, n_train=max_train, n_test=max_test, classifiers=("gbt",), others=False)
     return dataclasses.replace(res, representation=None)
 
 
 __all__ = [
     "DEFAULT_N", "HEADLINES", "INTERACTIVE_N", "EvaluationResult", "encode_labelled", "evaluate", "headline_scores",
-    "omes_components_of", "omes_of", "quick_scores", "score_representation",
+    "intervention_scores", "intervention_source", "omes_components_of", "omes_of", "quick_scores",
+    "score_representation",
 ]

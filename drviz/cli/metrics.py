@@ -1,6 +1,9 @@
-"""CLI for the measuring stage: ``omes``, ``dci``, ``mig`` on a representation folder in the
-reference format (``representations.npz`` + ``classes.csv``), ``encode`` to write one from a run,
-and ``evaluate`` to compute every metric of a run and store them in its ``metrics.json``.
+"""CLI for the measuring stage: ``omes``, ``dci``, ``mig``, ``sap``, ``modularity`` (with
+explicitness) and ``infomec`` on a representation folder in the reference format
+(``representations.npz`` + ``classes.csv``); ``betavae`` and ``factorvae`` on a run (fresh images
+of its dataset) or on a folder (its rows); ``encode`` to write a folder from a run, and
+``evaluate`` to compute every metric of a run and store them in its ``metrics.json``. With
+``--json`` the first key is the headline score.
 """
 
 from __future__ import annotations
@@ -41,6 +44,46 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_mig)
 
+    p = sub.add_parser("sap", help="SAP (separated attribute predictability) of a representation folder")
+    p.add_argument("path")
+    p.add_argument("--key", choices=("mean", "sampled"), default="mean")
+    _add_split(p)
+    p.add_argument("--seed", type=int, default=0, help="seed of the shuffled split")
+    p.add_argument("--continuous", action="store_true",
+                   help="treat FoVs as continuous (squared correlations; default: discrete, a linear SVM per dim and FoV)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sap)
+
+    p = sub.add_parser("modularity", help="Modularity and Explicitness (Ridgeway & Mozer) of a representation folder")
+    p.add_argument("path")
+    p.add_argument("--key", choices=("mean", "sampled"), default="mean")
+    _add_split(p)
+    p.add_argument("--seed", type=int, default=0, help="seed of the shuffled split and of the classifiers")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_modularity)
+
+    p = sub.add_parser("infomec", help="InfoM, InfoE, InfoC (normalised mutual information) of a representation folder")
+    p.add_argument("path")
+    p.add_argument("--key", choices=("mean", "sampled"), default="mean")
+    p.add_argument("--seed", type=int, default=0, help="seed of the estimator's jitter")
+    p.add_argument("--discrete-latents", action="store_true", help="count the dims as discrete values (quantised codes)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_infomec)
+
+    for name, title in (("betavae", "BetaVAE score (Higgins et al. 2017)"), ("factorvae", "FactorVAE score (Kim & Mnih 2018)")):
+        p = sub.add_parser(name, help=f"{title} of a run (fresh images of its dataset) or of a representation folder")
+        p.add_argument("path", help="run name or folder, or a representation folder (its rows, where they allow)")
+        p.add_argument("--dataset", default=None, help="for a run: the dataset to draw images from (default: the run's)")
+        p.add_argument("--paper-settings", action="store_true",
+                       help="for a run: fresh images for every point, as published (about 1-2 million images, "
+                            "10-20 minutes here); default: one pool of --pool i.i.d. images")
+        p.add_argument("--pool", type=int, default=10_000, help="for a run: images in the default's pool (default 10,000)")
+        p.add_argument("--key", choices=("mean", "sampled"), default="mean", help="for a folder: which array")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--device", default=None)
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=cmd_intervention, metric=name)
+
     p = sub.add_parser("encode", help="write a run's representation of a dataset in the reference format")
     p.add_argument("run", help="run name or folder")
     p.add_argument("--dataset", required=True)
@@ -51,7 +94,8 @@ def register(sub) -> None:
     p.add_argument("--device", default=None)
     p.set_defaults(func=cmd_encode)
 
-    p = sub.add_parser("evaluate", help="OMES (both poolings), DCI, MIG and downstream accuracy of a run; writes metrics.json")
+    p = sub.add_parser("evaluate", help="every metric of a run (OMES, DCI, MIG, SAP, Modularity/Explicitness, InfoMEC, "
+                                        "BetaVAE, FactorVAE, downstream accuracy); writes metrics.json")
     p.add_argument("run", help="run name or folder")
     p.add_argument("--dataset", default=None, help="default: the run's dataset")
     p.add_argument("--n", type=int, default=10_000, help="rows to encode (default 10,000)")
@@ -60,6 +104,8 @@ def register(sub) -> None:
     p.add_argument("--n-test", type=int, default=1000, help="classifier test rows (default 1,000)")
     p.add_argument("--n-jobs", type=int, default=-1, help="parallel per-FoV classifiers (default: all cores)")
     _add_split(p)
+    p.add_argument("--paper-settings", action="store_true",
+                   help="BetaVAE and FactorVAE with fresh images for every point, as published (30+ minutes here)")
     p.add_argument("--device", default=None)
     p.add_argument("--json", action="store_true", help="print metrics.json's content instead of tables")
     p.set_defaults(func=cmd_evaluate)
@@ -205,6 +251,144 @@ def print_mig(res, file=None) -> None:
         print(f"{name:{w}} {_fmt(None if v != v else float(v))} {_fmt(res.entropy[f], 9)}  {top}", file=out)
 
 
+# -- sap / modularity / infomec on a folder ---------------------------------------------------
+def cmd_sap(args: argparse.Namespace) -> int:
+    from drviz.metrics.sap import compute_sap
+
+    rep = _load(args)
+    res = compute_sap(rep.z(args.key), rep.factors, factor_names=rep.factor_names, split=args.split, seed=args.seed,
+                      continuous=args.continuous)
+    if args.json:
+        _print_json(res.to_json())
+        return 0
+    print_sap(res)
+    return 0
+
+
+def print_sap(res, file=None) -> None:
+    out = file or sys.stdout
+    kind = "squared correlation" if res.continuous else "linear-SVM test accuracy"
+    print(f"SAP {_fmt(res.sap, 0)}  (mean over measurable FoVs of the gap between the two dims that predict the FoV "
+          f"best; {kind}; {res.n_train} train, {res.n_test} test rows{_split_text(res.split)})", file=out)
+    _per_factor_lines(res.factor_names, res.per_factor, res.score_matrix, res.reasons, "gap", out)
+    for note in res.notes:
+        print(f"note: {note}", file=out)
+
+
+def _per_factor_lines(names, values, matrix, reasons, what: str, out) -> None:
+    import numpy as np
+
+    w = max(12, *(len(n) for n in names))
+    print(f"{'FoV':{w}} {what:>7}  best dim (score)", file=out)
+    for f, name in enumerate(names):
+        v = values[f]
+        col = matrix[:, f]
+        top = (f"{int(np.nanargmax(col))} ({np.nanmax(col):.3f})" if reasons[f] is None
+               else "not measurable: " + str(reasons[f]))
+        print(f"{name:{w}} {_fmt(None if v != v else float(v))}  {top}", file=out)
+
+
+def cmd_modularity(args: argparse.Namespace) -> int:
+    from drviz.metrics.modularity import compute_modularity
+
+    rep = _load(args)
+    res = compute_modularity(rep.z(args.key), rep.factors, factor_names=rep.factor_names, split=args.split,
+                             seed=args.seed)
+    if args.json:
+        _print_json(res.to_json())
+        return 0
+    print_modularity(res)
+    return 0
+
+
+def print_modularity(res, file=None) -> None:
+    out = file or sys.stdout
+    print(f"Modularity {_fmt(res.modularity, 0)}  (mean over dims)   Explicitness test {_fmt(res.explicitness_test, 0)} / "
+          f"train {_fmt(res.explicitness_train, 0)}  (ROC-AUC of a logistic regression per FoV; {res.n_train} train, "
+          f"{res.n_test} test rows{_split_text(res.split)})", file=out)
+    print("per dim modularity: " + " ".join(f"{d}:{v:.3f}" for d, v in enumerate(res.per_dim_modularity)), file=out)
+    w = max(12, *(len(n) for n in res.factor_names))
+    for f, name in enumerate(res.factor_names):
+        v = res.per_factor_explicitness[f]
+        why = "" if res.reasons[f] is None else "  not measurable: " + str(res.reasons[f])
+        print(f"{name:{w}} explicitness {_fmt(None if v != v else float(v))}{why}", file=out)
+    for note in res.notes:
+        print(f"note: {note}", file=out)
+
+
+def cmd_infomec(args: argparse.Namespace) -> int:
+    from drviz.metrics.infomec import compute_infomec
+
+    rep = _load(args)
+    res = compute_infomec(rep.z(args.key), rep.factors, factor_names=rep.factor_names, seed=args.seed,
+                          discrete_latents=args.discrete_latents)
+    if args.json:
+        _print_json(res.to_json())
+        return 0
+    print_infomec(res)
+    return 0
+
+
+def print_infomec(res, file=None) -> None:
+    out = file or sys.stdout
+    print(f"InfoM {_fmt(res.infom, 0)}  InfoE {_fmt(res.infoe, 0)}  InfoC {_fmt(res.infoc, 0)}  ({res.n_rows} rows; "
+          f"active dims: {', '.join(map(str, res.active_dims)) or 'none'})", file=out)
+    _per_factor_lines(res.factor_names, res.per_factor_infoe, res.nmi, res.reasons, "InfoE", out)
+    for note in res.notes:
+        print(f"note: {note}", file=out)
+
+
+# -- betavae / factorvae on a run or a folder ----------------------------------------------------
+def cmd_intervention(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from drviz.representations import REPRESENTATIONS_FILE
+
+    if args.metric == "betavae":
+        from drviz.metrics.betavae import betavae_score as score
+    else:
+        from drviz.metrics.factorvae import factorvae_score as score
+    folder = Path(args.path)
+    if (folder / REPRESENTATIONS_FILE).is_file():
+        if args.dataset or args.paper_settings:
+            raise DrvizError("--dataset and --paper-settings apply to a run; a representation folder is scored on its rows")
+        from drviz.metrics.intervention import TableSource
+
+        rep = _load(args)
+        src = TableSource(rep.z(args.key), rep.factors, rep.factor_names, f"the rows of {folder}")
+        res = score(src, seed=args.seed)
+    else:
+        from drviz.checkpoints import load_run
+        from drviz.evaluation import intervention_scores
+
+        run = load_run(args.path, device=args.device)
+        dataset = args.dataset or run.config.dataset
+        res = intervention_scores(run.model, dataset, paper_settings=args.paper_settings, pool=args.pool,
+                                  seed=args.seed, which=(args.metric,), device=args.device)[args.metric]
+    if args.json:
+        _print_json(res.to_json())
+        return 0
+    print_intervention(args.metric, res)
+    return 0
+
+
+def print_intervention(metric: str, res, file=None) -> None:
+    out = file or sys.stdout
+    label = "BetaVAE" if metric == "betavae" else "FactorVAE"
+    how = ("fresh images for every point (published settings)" if res.source == "generated"
+           else "points drawn from fixed rows")
+    print(f"{label} {_fmt(res.score, 0)}  (evaluation accuracy; train {_fmt(res.train_accuracy, 0)}; "
+          f"{res.n_train} training and {res.n_eval} evaluation points of {res.batch_size}; {how}; "
+          f"{res.n_images:,} images encoded)", file=out)
+    if metric == "factorvae":
+        print(f"active dims (std >= 0.05): {', '.join(map(str, res.active_dims)) or 'none'}", file=out)
+    for name, reason in zip(res.factor_names, res.reasons):
+        if reason is not None:
+            print(f"{name}: not measurable: {reason}", file=out)
+    for note in res.notes:
+        print(f"note: {note}", file=out)
+
+
 # -- encode / evaluate a run ------------------------------------------------------------------
 def cmd_encode(args: argparse.Namespace) -> int:
     import numpy as np
@@ -244,7 +428,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             bar.update(round(100 * fraction) - bar.n)
 
         res = evaluate(run.model, dataset, n=args.n, seed=args.seed, on_progress=on_progress,
-                       n_train=args.n_train, n_test=args.n_test, n_jobs=args.n_jobs, split=args.split)
+                       n_train=args.n_train, n_test=args.n_test, n_jobs=args.n_jobs, split=args.split,
+                       paper_settings=args.paper_settings, device=args.device)
     data = res.to_json()
     written = save_metrics(run.path, data, dataset)
     if args.json:
@@ -258,6 +443,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print_dci(res.dci)
     print()
     print_mig(res.mig)
+    for name, part, show in (("sap", res.sap, print_sap), ("modularity", res.modularity, print_modularity),
+                             ("infomec", res.infomec, print_infomec)):
+        if part is not None:
+            print()
+            show(part)
+    for name in ("betavae", "factorvae"):
+        if getattr(res, name) is not None:
+            print()
+            print_intervention(name, getattr(res, name))
     print()
     d = res.downstream
     print(f"downstream test accuracy ({d.n_train} train, {d.n_test} test rows{_split_text(d.split)}; "

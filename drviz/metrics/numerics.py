@@ -19,7 +19,11 @@ edges of the scaled column are the scaled edges of the original, bit for bit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+
+from drviz.errors import DrvizError
 
 N_BINS = 20  # MIG's bins per dim (disentanglement_lib's default); the "can it hold bins" test
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -115,5 +119,38 @@ def clip01(v):
     return float(out) if np.ndim(out) == 0 else out
 
 
-__all__ = ["FLOAT32_MAX", "N_BINS", "bin_edges", "classifier_inputs", "clip01", "informative_dims", "nonneg",
+def canonical_rows(z: np.ndarray, factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(z, factors)`` with rows sorted by labels, then codes: any permutation of the same rows
+    gives the same arrays, so that every seeded draw over them gives the same result."""
+    z, factors = np.asarray(z, np.float64), np.asarray(factors, np.int64)
+    if len(z) == 0:
+        return z, factors
+    keys = [z[:, d] for d in range(z.shape[1] - 1, -1, -1)] + [factors[:, k] for k in range(factors.shape[1] - 1, -1, -1)]
+    order = np.lexsort(keys)
+    return z[order], factors[order]
+
+
+def check_table(z, factors, factor_names: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], int]:
+    """Validated (finite rows of z as float64, labels as int64, names, rows dropped as non-finite)."""
+    z, factors = np.asarray(z), np.asarray(factors)
+    if z.ndim != 2 or factors.ndim != 2 or len(z) != len(factors):
+        raise DrvizError(f"need (N, D) codes and (N, K) labels; got {z.shape} and {factors.shape}")
+    if z.shape[1] == 0:
+        raise DrvizError("the representation has no dims")
+    if factors.shape[1] == 0:
+        raise DrvizError("the labels have no FoV columns")
+    if factors.size and not np.issubdtype(factors.dtype, np.integer):
+        if not np.all(np.isfinite(factors)) or np.any(factors != np.round(factors)):
+            raise DrvizError("factor labels must be integers")
+    k = factors.shape[1]
+    names = tuple(str(n) for n in factor_names) if factor_names is not None else tuple(f"factor_{i}" for i in range(k))
+    if len(names) != k:
+        raise DrvizError(f"{len(names)} factor names for {k} FoVs")
+    with np.errstate(over="ignore"):
+        z = z.astype(np.float64)
+    ok = np.isfinite(z).all(axis=1)
+    return z[ok], factors[ok].astype(np.int64), names, int((~ok).sum())
+
+
+__all__ = ["FLOAT32_MAX", "N_BINS", "bin_edges", "canonical_rows", "check_table", "classifier_inputs", "clip01", "informative_dims", "nonneg",
            "pow2_scale"]

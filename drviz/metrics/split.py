@@ -110,4 +110,30 @@ def unseen_classes_note(y_train: np.ndarray, y_test: np.ndarray, names: Sequence
     return (f"test classes never seen in training, so always misclassified: {'; '.join(parts)}; {hint}")
 
 
-__all__ = ["SPLITS", "TRAIN_FRACTION", "Split", "as_split", "make_split", "split_train_test", "unseen_classes_note"]
+
+
+
+def table_split(z, factors, factor_names=None, *, split: str | Split = "shuffled", seed: int = 0,
+                train_fraction: float = TRAIN_FRACTION, max_train: int | None = None, max_test: int | None = None):
+    """The checked rows of a table and their train/test split, for the scores that train on one
+    part and test on the other (SAP, explicitness).
+
+    A mode name ("shuffled", "head") splits the rows after putting them in one canonical order
+    (``numerics.canonical_rows``), so any row order gives the same parts; a ``Split`` already
+    made indexes the rows as given. ``max_train`` / ``max_test`` cap the parts.
+
+    Returns:
+        (z float64 (N, D), labels int64 (N, K), names, split, notes).
+    """
+    from drviz.metrics.numerics import canonical_rows, check_table
+
+    z, factors, names, dropped = check_table(z, factors, factor_names)
+    if not isinstance(split, Split):
+        z, factors = canonical_rows(z, factors)
+    sp = as_split(split, len(z), seed, train_fraction).capped(max_train, max_test)
+    notes = (f"{dropped} rows with NaN/inf codes dropped",) if dropped else ()
+    return z, factors, names, sp, notes
+
+
+__all__ = ["SPLITS", "TRAIN_FRACTION", "Split", "as_split", "make_split", "split_train_test", "table_split",
+           "unseen_classes_note"]
