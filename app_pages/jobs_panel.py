@@ -28,11 +28,14 @@ def _fmt_eta(seconds) -> str:
 
 def _job_card(status, own: bool, key: str) -> None:
     with st.container(border=True):
-        head = {"running": ":material/autorenew:", "finished": ":material/check_circle:",
-                "cancelled": ":material/cancel:", "failed": ":material/error:"}[status.state]
+        head = {"queued": ":material/hourglass_empty:", "running": ":material/autorenew:",
+                "finished": ":material/check_circle:", "cancelled": ":material/cancel:",
+                "failed": ":material/error:", "killed": ":material/error:"}[status.state]
         st.markdown(f"{head} **{status.run}**: {status.state}")
         text = f"step {status.step:,} of {status.total:,}"
-        if status.state == "running" and status.step == 0:
+        if status.state == "queued":
+            text += f" · queued: {jobs.max_jobs()} job(s) train at once (DRVIZ_MAX_JOBS); it starts when one ends"
+        elif status.state == "running" and status.step == 0:
             text += " · starting (loading torch and rendering the first batches)"
         if status.loss is not None:
             text += f" · loss {status.loss:.2f} (recon {status.recon:.2f}, KL {status.kl:.2f})"
@@ -46,7 +49,7 @@ def _job_card(status, own: bool, key: str) -> None:
         if status.history and len(status.history) > 1:
             st.plotly_chart(viz.loss_curve(status.history, height=220), key=f"{key}-curve",
                             config={"displayModeBar": False})
-        if status.state == "running" and own:
+        if status.state in jobs.ACTIVE and own:
             if st.button("Cancel", key=f"{key}-cancel", icon=":material/stop_circle:"):
                 jobs.cancel_job(status.path)
                 st.toast(f"Cancelling {status.run}: it saves a checkpoint and stops.")
@@ -71,7 +74,7 @@ def _job_statuses():
 def _render_jobs(section: str) -> None:
     mine, others = _job_statuses()
     running_before = st.session_state.get(f"_running_{section}", set())
-    running_now = {str(s.path) for s in mine if s.state == "running"}
+    running_now = {str(s.path) for s in mine if s.state in jobs.ACTIVE}
     for status in reversed(mine):
         _job_card(status, True, f"{section}-{status.run}")
     for status in others:
@@ -100,7 +103,7 @@ def show(section: str) -> None:
         if not mine and not others:
             st.caption("No training jobs yet in this session.")
             return
-        if any(s.state == "running" for s in mine + others):
+        if any(s.state in jobs.ACTIVE for s in mine + others):
             _live_jobs(section)
         else:
             _render_jobs(section)

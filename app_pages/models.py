@@ -6,8 +6,8 @@ import streamlit as st
 
 from app_pages import cache, jobs_panel, state, widgets
 from app_pages.errors import guard
+from drviz import archive, jobs, viz
 from drviz import checkpoints as ckpt
-from drviz import jobs, viz
 from drviz.catalog import run_status, runs_table
 from drviz.config import LR_SCHEDULES, METHODS, PRECISIONS, RunConfig
 from drviz.data import available_datasets
@@ -18,7 +18,11 @@ st.title("Models")
 # -- every run -----------------------------------------------------------------------------------
 st.subheader("Runs")
 with guard("list the runs"):
-    infos = ckpt.list_runs()
+    infos, damaged = ckpt.scan_runs()
+    if damaged:
+        with st.expander(f":material/warning: {len(damaged)} run folder(s) cannot be read and are left out"):
+            for bad in damaged:
+                st.text(bad.reason)  # plain text: a folder's files are outside input
     if not infos:
         state.no_runs_message()
     else:
@@ -45,7 +49,7 @@ with guard("list the runs"):
             st.markdown(f"**Lineage**: {' -> '.join(ckpt.lineage(info))}")
             st.markdown(f"**Status**: {run_status(info)}")
             for note in info.notes:
-                st.caption(note)
+                st.text(note)  # plain text, never markdown: an imported run's notes are outside input
             scores = headline_scores(info.metrics)
             items = list(scores.items()) if scores else []
             for row in range(0, len(items), 3):  # three per row: five metrics side by side get truncated
@@ -61,8 +65,14 @@ with guard("list the runs"):
                     st.json(info.metrics)
                     widgets.download("metrics.json", widgets.json_bytes(info.metrics), f"{info.name}-metrics.json",
                                      "application/json", "models-metrics")
-            widgets.download("Download run (zip)", lambda: ckpt.export_zip(info.path), f"{info.name}.zip",
+            widgets.download("Download run (zip)", lambda: archive.export_zip(info.path), f"{info.name}.zip",
                              "application/zip", "models-export", type="secondary")
+            with st.popover("Delete this run", icon=":material/delete:"):
+                st.caption(f"Removes the folder {info.name} and its stored scores; this cannot be undone.")
+                sure = st.checkbox(f"Yes, delete {info.name}", key=f"models-delete-sure-{info.name}")
+                if st.button("Delete", type="primary", disabled=not sure, key=f"models-delete-{info.name}"):
+                    jobs.delete_run(info.path)
+                    st.rerun()
 
 # -- train a new source model --------------------------------------------------------------------
 st.subheader("Train a new source model")
@@ -107,7 +117,7 @@ with guard("import the run"):
     if upload is not None:
         done = st.session_state.setdefault("_imported", {})
         if upload.file_id not in done:
-            info = ckpt.import_zip(upload.getvalue())
+            info = archive.import_zip(upload.getvalue())
             done[upload.file_id] = info.name
             st.rerun()  # refresh the sidebar's pickers
         st.success(f"Imported as **{done[upload.file_id]}**; pick it in the sidebar.")

@@ -18,11 +18,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import pickle
 import shutil
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,9 +64,14 @@ def read_history(run_path: Path) -> list[dict]:
     path = Path(run_path) / "history.csv"
     if not path.exists():
         return []
-    with open(path, newline="") as fh:  # older runs lack some columns: empty cells are dropped
-        rows = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(fh)]
-    return [{**row, "step": int(row["step"])} for row in rows]
+    try:
+        with open(path, newline="") as fh:  # older runs lack some columns: empty cells are dropped
+            rows = [{k: float(v) for k, v in row.items() if k in HISTORY_COLUMNS and v not in ("", None)}
+                    for row in csv.DictReader(fh)]
+        return [{**row, "step": int(row["step"])} for row in rows]
+    except (ValueError, KeyError, TypeError, OverflowError, csv.Error, UnicodeDecodeError):
+        raise DrvizError(f"{Path(run_path).name}/history.csv is damaged: every cell must be a number "
+                         f"under the header {','.join(HISTORY_COLUMNS)}") from None
 
 
 def wall_seconds(history: list[dict]) -> float:
@@ -106,29 +110,74 @@ def load_tensors(path: Path) -> dict:
     return obj
 
 
+MAX_JSON_BYTES = 4 * 2**20  # config, state and metrics are a few KB; a bigger file is not ours
+
+
 def _read_json(path: Path, what: str) -> dict:
+    path = Path(path)
     try:
-        data = json.loads(Path(path).read_text())
+        if path.stat().st_size > MAX_JSON_BYTES:
+            raise DrvizError(f"{path.parent.name}/{path.name} is over {MAX_JSON_BYTES >> 20} MB; "
+                             "it is not a drviz run file")
+        data = json.loads(path.read_text())
     except FileNotFoundError:
-        raise DrvizError(f"{Path(path).parent.name or path}: no {what} in the run folder; is it a drviz run?") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise DrvizError(f"{path} is not valid JSON; the run folder is damaged") from None
+        raise DrvizError(f"{path.parent.name or path}: no {what} in the run folder; is it a drviz run?") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, OSError):
+        raise DrvizError(f"{path.parent.name}/{path.name} is not valid JSON; the run folder is damaged") from None
     if not isinstance(data, dict):
-        raise DrvizError(f"{path} must hold a JSON object")
+        raise DrvizError(f"{path.parent.name}/{path.name} must hold a JSON object")
     return data
+
+
+MAX_STEP = 10**9
+MAX_NOTES, MAX_NOTE_CHARS = 64, 2000
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_state(state: dict, where: str) -> dict:
+    """``state.json``'s content, type-checked: ``step``/``steps`` integers in [0, 1e9], the flags
+    booleans, the losses finite numbers (or null). Raises a one-line DrvizError naming the field."""
+    for key in ("step", "steps"):
+        if key in state and not (isinstance(state[key], int) and not isinstance(state[key], bool)
+                                 and 0 <= state[key] <= MAX_STEP):
+            raise DrvizError(f"{where}: state.json's {key!r} must be an integer in [0, {MAX_STEP:,}]")
+    for key in ("finished", "cancelled"):
+        if key in state and not isinstance(state[key], bool):
+            raise DrvizError(f"{where}: state.json's {key!r} must be true or false")
+    for key in ("loss", "recon", "kl", "lr", "images_per_s"):
+        if state.get(key) is not None and not _finite(state[key]):
+            raise DrvizError(f"{where}: state.json's {key!r} must be a finite number")
+    for key, value in state.items():
+        if isinstance(value, (dict, list)):
+            raise DrvizError(f"{where}: state.json's {key!r} must be a single value")
+    return state
+
+
+def _check_notes(notes, where: str) -> list[str]:
+    if not isinstance(notes, list) or len(notes) > MAX_NOTES or not all(
+            isinstance(n, str) and len(n) <= MAX_NOTE_CHARS for n in notes):
+        raise DrvizError(f"{where}: config.json's 'notes' must be a list of at most {MAX_NOTES} texts")
+    return notes
 
 
 def _parse_config(data: dict, path: Path) -> tuple[RunConfig, ModelSpec, list[str], str]:
     """config.json's content -> (config, spec, notes, resolved precision; fp32 for older runs)."""
+    where = path.parent.name
     if "config" not in data or "model" not in data:
-        raise DrvizError(f"{path} lacks 'config' or 'model'; is it a drviz run?")
+        raise DrvizError(f"{where}: config.json lacks 'config' or 'model'; is it a drviz run?")
+    if not isinstance(data["model"], dict):
+        raise DrvizError(f"{where}: config.json's 'model' must be a JSON object")
     try:
         spec = ModelSpec(**data["model"])
     except TypeError as exc:
-        raise DrvizError(f"config.json has a malformed model spec: {exc}") from None
+        raise DrvizError(f"{where}: config.json has a malformed model spec: {exc}") from None
     precision = data.get("precision", "fp32")
     precision = precision if precision in ("fp32", "bf16") else "fp32"
-    return RunConfig.from_json(data["config"]), spec, list(data.get("notes", [])), precision
+    notes = _check_notes(data.get("notes", []), where)
+    return RunConfig.from_json(data["config"]), spec, list(notes), precision
 
 
 def read_config(run_path: Path) -> tuple[RunConfig, ModelSpec, list[str]]:
@@ -232,6 +281,7 @@ def read_run(name_or_path: str | Path, root: Path | None = None) -> RunInfo:
     path = resolve_run(name_or_path, root)
     config, spec, notes, precision = _parse_config(_read_json(path / "config.json", "config.json"), path / "config.json")
     state = _read_json(path / "state.json", "state.json") if (path / "state.json").exists() else {}
+    check_state(state, path.name)
     metrics = _read_json(path / "metrics.json", "metrics.json") if (path / "metrics.json").exists() else None
     return RunInfo(path.name, path, config, spec, tuple(notes), state, metrics, precision)
 
@@ -245,16 +295,32 @@ def load_run(name_or_path: str | Path, device: str | torch.device | None = None,
     return Run(info, model.to(dev).eval(), dev)
 
 
-def list_runs(root: Path | None = None) -> list[RunInfo]:
-    """Every usable run (config and weights) under ``root``, sorted by name; damaged folders are skipped."""
-    root = root or runs_root()
-    runs = []
-    for path in sorted(p for p in Path(root).glob("*") if (p / "config.json").exists() and (p / "model.pt").exists()):
+@dataclass(frozen=True)
+class DamagedRun:
+    """A run folder that cannot be read, and why (one line)."""
+
+    name: str
+    path: Path
+    reason: str
+
+
+def scan_runs(root: Path | None = None) -> tuple[list[RunInfo], list[DamagedRun]]:
+    """Every run folder under ``root`` (one with ``model.pt``), sorted by name: the usable runs,
+    and the damaged ones with their reason. One bad folder never hides the others. Hidden
+    folders (``.import-*``: imports being checked) are never runs."""
+    root = Path(root or runs_root())
+    runs, damaged = [], []
+    for path in sorted(p for p in root.glob("*") if not p.name.startswith(".") and (p / "model.pt").exists()):
         try:
             runs.append(read_run(path))
-        except DrvizError:
-            continue
-    return runs
+        except DrvizError as exc:
+            damaged.append(DamagedRun(path.name, path, str(exc)))
+    return runs, damaged
+
+
+def list_runs(root: Path | None = None) -> list[RunInfo]:
+    """Every usable run under ``root``, sorted by name (``scan_runs`` also gives the damaged ones)."""
+    return scan_runs(root)[0]
 
 
 def lineage(info: RunInfo, root: Path | None = None) -> list[str]:
@@ -312,69 +378,14 @@ def save_metrics(run_path: Path, data: dict, dataset: str | None = None) -> Path
     return path
 
 
-# -- import / export ------------------------------------------------------------------------
-EXPORTED = ("model.pt", "config.json", "state.json", "history.csv", "metrics.json")
-MAX_IMPORT_BYTES = 200 * 2**20
-
-
-def export_zip(name_or_path: str | Path, root: Path | None = None) -> bytes:
-    """A zip of the run folder (``<run>/...``), ready for ``import_zip`` elsewhere."""
-    path = resolve_run(name_or_path, root)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for fname in EXPORTED:
-            if (path / fname).exists():
-                zf.write(path / fname, f"{path.name}/{fname}")
-    return buf.getvalue()
-
-
 def unique_run_path(root: Path, name: str) -> Path:
-    base = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("._") or "run"
+    """A free folder under ``root`` for a run called ``name``: unsafe characters replaced, at most
+    80 characters, ``-2``, ``-3``, ... appended when taken."""
+    base = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("._")[:80] or "run"
     path, i = root / base, 2
     while path.exists():
         path, i = root / f"{base}-{i}", i + 1
     return path
-
-
-def import_zip(data: bytes, root: Path | None = None, name: str | None = None) -> RunInfo:
-    """Validate an uploaded run zip (layout, config, weights loadable without pickle), then add it.
-
-    The run is checked in a temporary folder and renamed into ``root`` only when valid.
-    """
-    root = Path(root or runs_root())
-    if len(data) > MAX_IMPORT_BYTES:
-        raise DrvizError(f"the zip is larger than {MAX_IMPORT_BYTES >> 20} MB; a drviz run is a few MB")
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise DrvizError("the upload is not a zip file; export a run with `Download run (zip)`") from None
-    with zf:
-        files = {}
-        for item in zf.infolist():
-            if item.is_dir():
-                continue
-            parts = Path(item.filename).parts
-            if item.filename.startswith("/") or ".." in parts:
-                raise DrvizError(f"the zip holds an unsafe path {item.filename!r}")
-            if Path(item.filename).name in EXPORTED:
-                files[Path(item.filename).name] = item
-        missing = [f for f in REQUIRED if f not in files]
-        if missing:
-            raise DrvizError(f"the zip lacks {', '.join(missing)}: it is not a drviz run folder")
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=root, prefix=".import-"))
-        try:
-            for fname, item in files.items():
-                (tmp / fname).write_bytes(zf.read(item))
-            info = read_run(tmp)
-            load_weights(VAE(info.spec), load_tensors(tmp / "model.pt"), "model.pt in the zip")
-            top = Path(next(iter(files.values())).filename).parts
-            final = unique_run_path(root, name or (top[0] if len(top) > 1 else "imported"))
-            os.replace(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-    return read_run(final)
 
 
 def delete_run(name_or_path: str | Path, root: Path | None = None) -> None:

@@ -60,8 +60,11 @@ class RunConfig:
         def bad(name, why):
             raise DrvizError(f"invalid {name}={getattr(self, name)!r}: {why}")
 
-        if not isinstance(self.dataset, str) or not self.dataset:
+        if not isinstance(self.dataset, str) or not self.dataset or len(self.dataset) > 4096:
             bad("dataset", "give a dataset name (see `python -m drviz datasets`)")
+        if self.init_from is not None and (not isinstance(self.init_from, str) or not self.init_from
+                                           or len(self.init_from) > 4096):
+            bad("init_from", "give the run to start from, by name or folder")
         if self.method not in METHODS:
             bad("method", f"choose one of {', '.join(METHODS)}")
         if self.precision not in PRECISIONS:
@@ -74,14 +77,14 @@ class RunConfig:
             ("width", lambda v: isinstance(v, int) and 1 <= v <= 8, "must be an integer in [1, 8]"),
             ("steps", lambda v: isinstance(v, int) and 1 <= v <= 10_000_000, "must be an integer in [1, 10,000,000]"),
             ("batch_size", lambda v: isinstance(v, int) and 2 <= v <= 4096, "must be an integer in [2, 4096]"),
-            ("lr", lambda v: isinstance(v, (int, float)) and 0 < v <= 1, "must be in (0, 1]"),
+            ("lr", lambda v: isinstance(v, (int, float)) and math.isfinite(v) and 0 < v <= 1, "must be in (0, 1]"),
             ("seed", lambda v: isinstance(v, int) and 0 <= v < 2**31, "must be an integer in [0, 2^31)"),
-            ("k", lambda v: isinstance(v, int) and v >= 1, "must be an integer >= 1"),
-            ("kl_warmup", lambda v: isinstance(v, int) and v >= 0, "must be an integer >= 0"),
-            ("grad_clip", lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, "must be >= 0 (0 disables clipping)"),
-            ("checkpoint_every", lambda v: isinstance(v, int) and v >= 1, "must be an integer >= 1"),
-            ("plateau_every", lambda v: isinstance(v, int) and v >= 1, "must be an integer >= 1"),
-            ("plateau_patience", lambda v: isinstance(v, int) and v >= 0, "must be an integer >= 0"),
+            ("k", lambda v: isinstance(v, int) and 1 <= v <= 64, "must be an integer in [1, 64]"),
+            ("kl_warmup", lambda v: isinstance(v, int) and 0 <= v <= 10_000_000, "must be an integer in [0, 10,000,000]"),
+            ("grad_clip", lambda v: isinstance(v, (int, float)) and math.isfinite(v) and 0 <= v <= 1e6, "must be in [0, 1e6] (0 disables clipping)"),
+            ("checkpoint_every", lambda v: isinstance(v, int) and 1 <= v <= 10_000_000, "must be an integer in [1, 10,000,000]"),
+            ("plateau_every", lambda v: isinstance(v, int) and 1 <= v <= 10_000_000, "must be an integer in [1, 10,000,000]"),
+            ("plateau_patience", lambda v: isinstance(v, int) and 0 <= v <= 10_000, "must be an integer in [0, 10,000]"),
             ("plateau_factor", lambda v: isinstance(v, (int, float)) and 0 < v < 1, "must be in (0, 1)"),
             ("init_step", lambda v: isinstance(v, int) and 0 <= v < self.steps, "must be an integer in [0, steps)"),
         )

@@ -7,14 +7,13 @@ picture as well. All return numpy images (rows, cols, C, 64, 64) in [0, 1]; ``gr
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 
+from drviz import limits
 from drviz.data import get_dataset
 from drviz.data.channels import with_channels
 from drviz.data.grid import traversal_factors
@@ -176,11 +175,7 @@ def inspect_image(model: VAE, data: bytes, steps: int = 8, limit: float = 2.0) -
 def image_from_bytes(data: bytes, channels: int) -> np.ndarray:
     """A picture's file bytes as the model's input (C, 64, 64) in [0, 1]: centre-cropped to a
     square, resized to 64x64 (``drviz.imaging.square_resize``), converted to the model's channel count."""
-    try:
-        img = Image.open(io.BytesIO(data))
-        img.load()
-    except (UnidentifiedImageError, OSError, ValueError):
-        raise DrvizError("the upload is not an image Pillow can read (use PNG or JPEG)") from None
+    img = limits.open_image(data)
     if img.width < 8 or img.height < 8:
         raise DrvizError(f"the image is {img.width}x{img.height}; give one at least 8 pixels a side")
     img = square_resize(img.convert("RGB"), 64)

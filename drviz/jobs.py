@@ -6,7 +6,13 @@ browser sessions can each start one without clashing: every job gets its own run
 - ``job.json``: pid and command (written by ``start_job``),
 - ``progress.json``: live progress written by the trainer (``ProgressWriter``),
 - ``job.log``: the trainer's output, whose last line explains a crash.
-Cancelling sends SIGTERM, which the trainer turns into a cooperative stop with a checkpoint.
+Cancelling sends SIGTERM (after checking that the pid is still this job's), which the trainer
+turns into a cooperative stop with a checkpoint.
+
+At most ``DRVIZ_MAX_JOBS`` jobs train at once (default: half the cores, at least one). A job over
+the cap waits as ``queued`` for a slot: one of N lock files under ``<runs>/.jobs/``, held with
+``flock`` for the job's lifetime, so a slot frees itself when its process ends, however it ends,
+and no scheduler process is needed (jobs from several server processes share the slots).
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ from drviz.data import get_dataset
 from drviz.errors import DrvizError
 
 REPO = Path(__file__).resolve().parents[1]
-FINAL = ("finished", "cancelled", "failed")
+FINAL = ("finished", "cancelled", "failed", "killed")
+ACTIVE = ("queued", "running")
+SLOTS_DIR = ".jobs"
 _PROCS: dict[str, subprocess.Popen] = {}  # jobs started by this process, reaped on status
 
 
@@ -51,6 +59,9 @@ class ProgressWriter:
     def finish(self, state: str, error: str | None = None) -> None:
         self._write(state, error)
 
+    def queued(self) -> None:
+        self._write("queued")
+
     def _write(self, state: str, error: str | None = None) -> None:
         p = self._last
         data = {"state": state, "error": error, "history": self.history}
@@ -64,7 +75,7 @@ class ProgressWriter:
 class JobStatus:
     run: str
     path: Path
-    state: str  # running | finished | cancelled | failed
+    state: str  # queued | running | finished | cancelled | failed | killed
     step: int
     total: int
     loss: float | None
@@ -98,10 +109,16 @@ def _alive(path: Path, pid: int) -> bool:
 
 
 def start_job(config: RunConfig, name: str | None = None, root: Path | None = None) -> Path:
-    """Validate ``config`` and start training it in the background; returns the new run folder."""
+    """Validate ``config`` and start training it in the background; returns the new run folder.
+
+    The app's jobs may train on a file dataset only inside ``DRVIZ_DATA_ROOT``
+    (``drviz.archive.check_dataset_allowed``). Over the job cap the job waits as ``queued``.
+    """
+    from drviz.archive import check_dataset_allowed
     from drviz.training import check_compatible, default_run_name
 
     root = Path(root or ckpt.runs_root())
+    check_dataset_allowed(config.dataset, trusted=False)
     check_compatible(config, get_dataset(config.dataset))  # fail here, in the page, not in the job
     if config.init_from:
         ckpt.read_run(config.init_from, root)
@@ -115,7 +132,7 @@ def start_job(config: RunConfig, name: str | None = None, root: Path | None = No
             continue
     ckpt.atomic_write_json(path / "job_config.json", config.to_json())
     cmd = [sys.executable, "-m", "drviz", "train", "--config", str(path / "job_config.json"), "--out", str(path),
-           "--threads", "1", "--progress-file", str(path / "progress.json")]
+           "--threads", "1", "--progress-file", str(path / "progress.json"), "--queue", str(root / SLOTS_DIR)]
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", DRVIZ_CHECKPOINTS=str(root))
     with open(path / "job.log", "wb") as log:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -125,21 +142,64 @@ def start_job(config: RunConfig, name: str | None = None, root: Path | None = No
     return path
 
 
-def _last_error_line(path: Path) -> str:
+def max_jobs() -> int:
+    """How many app jobs train at once: ``DRVIZ_MAX_JOBS``, default half the cores (at least one)."""
+    from drviz.limits import limit
+
+    return limit("jobs")
+
+
+def wait_for_slot(slots: Path, cap: int, cancel, on_wait=None, poll_s: float = 1.0) -> int | None:
+    """Hold one of ``cap`` job slots (lock files in ``slots``) for this process's lifetime.
+
+    Returns the locked file descriptor (keep it open: closing it, or the process ending, frees the
+    slot), or None when ``cancel`` (a ``threading.Event``) was set while waiting. ``on_wait()`` is
+    called once before the first wait. Where ``fcntl`` is missing (Windows) there is no cap.
+    """
     try:
-        lines = [ln.strip() for ln in (path / "job.log").read_text(errors="replace").replace("\r", "\n").splitlines() if ln.strip()]
+        import fcntl
+    except ImportError:
+        return -1
+    slots.mkdir(parents=True, exist_ok=True)
+    waited = False
+    while not cancel.is_set():
+        for i in range(cap):
+            fd = os.open(slots / f"slot-{i}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                os.close(fd)
+        if not waited and on_wait is not None:
+            on_wait()
+        waited = True
+        cancel.wait(poll_s)
+    return None
+
+
+def _last_error_line(path: Path) -> str | None:
+    """The trainer's ``error: ...`` line (the CLI prints one for every failure it catches), or None."""
+    try:
+        text = (path / "job.log").read_text(errors="replace").replace("\r", "\n")
     except OSError:
-        return "the training process stopped without a message"
-    errors = [ln for ln in lines if ln.startswith("error:")]
-    return (errors or lines or ["the training process stopped without a message"])[-1]
+        return None
+    errors = [ln.strip() for ln in text.splitlines() if ln.strip().startswith(("error:", "Traceback"))]
+    if errors and errors[-1].startswith("Traceback"):
+        return "the training process crashed; see job.log in the run folder"
+    return errors[-1] if errors else None
 
 
 def job_status(run_path: str | Path) -> JobStatus:
-    """Where a background job stands (also for jobs started by another server process)."""
+    """Where a background job stands (also for jobs started by another server process).
+
+    A job whose process is gone without a final state ended either with an error (``failed``, its
+    ``error:`` line) or without one (``killed``: by a signal, the OOM killer or a reboot).
+    """
     path = Path(run_path)
     try:
         job = json.loads((path / "job.json").read_text())
-    except (OSError, json.JSONDecodeError):
+        pid = int(job["pid"])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError):
         raise DrvizError(f"{path.name} was not started from the app (no job.json)") from None
     try:
         prog = json.loads((path / "progress.json").read_text())
@@ -147,8 +207,14 @@ def job_status(run_path: str | Path) -> JobStatus:
         prog = {}
     state = prog.get("state", "running")
     error = prog.get("error")
-    if state == "running" and not _alive(path, int(job["pid"])):
-        state, error = "failed", _last_error_line(path)
+    if state in ACTIVE and not _alive(path, pid):
+        error = _last_error_line(path)
+        if error is not None:
+            state = "failed"
+        else:
+            state = "killed"
+            kept = "its last checkpoint is kept" if (path / "model.pt").exists() else "before its first checkpoint"
+            error = f"the training process was killed (no error message); {kept}"
     total = int(prog.get("total") or _config_steps(path))
     return JobStatus(path.name, path, state, int(prog.get("step", 0)), total, prog.get("loss"), prog.get("recon"),
                      prog.get("kl"), prog.get("images_per_s"), prog.get("eta_s"), error, prog.get("history", []))
@@ -161,20 +227,50 @@ def _config_steps(path: Path) -> int:
         return 0
 
 
+def _is_job_process(path: Path, pid: int) -> bool:
+    """Whether ``pid`` is still this job's trainer (a pid can be reused by any process once the
+    job has ended): its command line names the run folder."""
+    proc = _PROCS.get(str(path))
+    if proc is not None:
+        return proc.pid == pid and proc.poll() is None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"drviz" in cmdline and str(path).encode() in cmdline
+
+
 def cancel_job(run_path: str | Path) -> None:
-    """Ask the job to stop; it saves a checkpoint at its current step and exits."""
-    status = job_status(run_path)
-    if status.state != "running":
+    """Ask the job to stop; it saves a checkpoint at its current step and exits (a queued job
+    just leaves the queue)."""
+    path = Path(run_path)
+    status = job_status(path)
+    if status.state not in ACTIVE:
         return
-    pid = int(json.loads((Path(run_path) / "job.json").read_text())["pid"])
+    pid = int(json.loads((path / "job.json").read_text())["pid"])
+    if not _is_job_process(path, pid):
+        return
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         pass
 
 
+def delete_run(run_path: str | Path) -> None:
+    """Remove a run folder (refused while its job is queued or running: cancel it first)."""
+    path = Path(run_path)
+    if (path / "job.json").exists():
+        try:
+            if job_status(path).state in ACTIVE:
+                raise DrvizError(f"{path.name} is still training; cancel its job first")
+        except DrvizError as exc:
+            if "still training" in str(exc):
+                raise
+    ckpt.delete_run(path)
+
+
 def active_jobs(root: Path | None = None) -> list[JobStatus]:
-    """Jobs under ``root`` that are still running (from any browser session)."""
+    """Jobs under ``root`` that are queued or running (from any browser session)."""
     root = Path(root or ckpt.runs_root())
     out = []
     for job in sorted(root.glob("*/job.json")):
@@ -182,6 +278,6 @@ def active_jobs(root: Path | None = None) -> list[JobStatus]:
             status = job_status(job.parent)
         except DrvizError:
             continue
-        if status.state == "running":
+        if status.state in ACTIVE:
             out.append(status)
     return out

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drviz import limits
 from drviz.atomic import atomic_write_bytes
 from drviz.data.labels import read_labels_table
 from drviz.data.samplers import intervention_pairs
@@ -132,10 +133,26 @@ def read_representation_bytes(npz_bytes: bytes, csv_bytes: bytes) -> Representat
     """``load_representation`` of the two files' contents (an upload), with the same checks."""
     if not npz_bytes or not csv_bytes:
         raise DrvizError(f"upload both {REPRESENTATIONS_FILE} and {CLASSES_FILE}")
+    check_upload(npz_bytes, csv_bytes)
     with tempfile.TemporaryDirectory(prefix="drviz-upload-") as tmp:
         (Path(tmp) / REPRESENTATIONS_FILE).write_bytes(npz_bytes)
         (Path(tmp) / CLASSES_FILE).write_bytes(csv_bytes)
         return load_representation(tmp)
+
+
+def check_upload(npz_bytes: bytes, csv_bytes: bytes) -> None:
+    """The caps of ``drviz.limits`` on an uploaded representation, from the files' headers alone
+    (sizes, each array's shape and dtype, the CSV's columns and lines), before anything is loaded."""
+    limits.check("upload_mb", len(npz_bytes), REPRESENTATIONS_FILE)
+    limits.check_csv(csv_bytes, CLASSES_FILE)
+    headers = limits.npz_headers(npz_bytes, REPRESENTATIONS_FILE)
+    for key in KEYS:
+        if key in headers:
+            shape = headers[key][0]
+            if len(shape) != 2:
+                raise DrvizError(f"'{key}' must be a 2-D array (samples x dims); got shape {shape}")
+            limits.check("rows", shape[0], f"'{key}' in {REPRESENTATIONS_FILE}'s row count")
+            limits.check("dims", shape[1], f"'{key}' in {REPRESENTATIONS_FILE}'s dim count")
 
 
 def _check_codes(arr: np.ndarray, name: str) -> np.ndarray:

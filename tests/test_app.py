@@ -214,10 +214,12 @@ def test_transfer_before_after_scores(runs):
 
 @pytest.mark.slow
 def test_training_from_the_browser_runs_in_the_background(tmp_path, monkeypatch):
-    """Two sessions start the same training at once: two run folders, both finish, both appear."""
+    """Two sessions start the same training at once: two run folders, one queued while the other
+    trains (one job at a time), both finish, both appear."""
     from drviz import jobs
 
     monkeypatch.setenv("DRVIZ_CHECKPOINTS", str(tmp_path))
+    monkeypatch.setenv("DRVIZ_MAX_JOBS", "1")
     sessions = []
     for _ in range(2):
         at = AppTest.from_file(APP, default_timeout=120)
@@ -232,12 +234,14 @@ def test_training_from_the_browser_runs_in_the_background(tmp_path, monkeypatch)
         assert any("Started" in s.value for s in at.success)
     paths = [at.session_state["my_jobs"] for at in sessions]
     assert all(len(p) == 1 for p in paths) and paths[0][0] != paths[1][0]
-    deadline = time.time() + 180
-    while any(jobs.job_status(p[0]).state == "running" for p in paths) and time.time() < deadline:
+    deadline, seen = time.time() + 240, set()
+    while any(jobs.job_status(p[0]).state in jobs.ACTIVE for p in paths) and time.time() < deadline:
+        seen |= {jobs.job_status(p[0]).state for p in paths}
         time.sleep(0.5)
     for p in paths:
         status = jobs.job_status(p[0])
         assert status.state == "finished", status.error
+    assert "queued" in seen
     at = sessions[0]
     at.run()
     assert {Path(p[0]).name for p in paths} <= set(at.selectbox(key="run").options)

@@ -38,6 +38,8 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--progress-file", default=None, help="also write live progress as JSON here (used by the app)")
+    p.add_argument("--queue", default=None, metavar="DIR",
+                   help="wait for one of DRVIZ_MAX_JOBS slots (lock files in DIR) before training (used by the app)")
 
 
 def _given(args, fields: dict) -> dict:
@@ -91,6 +93,15 @@ def _run(config, args) -> int:
     # SIGTERM (the app's Cancel) and Ctrl+C stop cooperatively: the run saves a checkpoint first.
     cancel = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: cancel.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    if args.queue:
+        from drviz.jobs import max_jobs, wait_for_slot
+
+        on_wait = writer.queued if writer else (lambda: print(f"queued: waiting for one of {max_jobs()} job slots"))
+        if wait_for_slot(Path(args.queue), max_jobs(), cancel, on_wait) is None:
+            if writer:
+                writer.finish("cancelled")
+            print("cancelled while queued; nothing was trained")
+            return 0
 
     def on_progress(p):
         nonlocal bar
