@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from drviz.evaluation import EvaluationResult
+from drviz.evaluation import EvaluationResult, headline_scores
+from drviz.metrics.registry import FAMILIES, PROPERTIES, REGISTRY, properties_of
 from drviz.metrics.omes import OMESComponents, components_from_matrix
 from drviz.metrics.synthetic import SYNTHETIC_KINDS, synthetic_association_matrix
 
@@ -148,6 +149,36 @@ def preset_summary(presets: dict[str, OMESComponents], alpha: float, pooling: st
 
 
 # ---------------------------------------------------------------------------------------------
+# Every metric: the paper's table of families, and a run's scores grouped by family
+# ---------------------------------------------------------------------------------------------
+def metric_table() -> pd.DataFrame:
+    """The paper's comparison of metric families, generated from ``drviz.metrics.registry``: one row
+    per metric (grouped by family), its classifier and how many, "yes" under each property it
+    measures, its scores and its source."""
+    rows = []
+    for m in sorted(REGISTRY, key=lambda m: FAMILIES.index(m.family)):
+        rows.append({"metric": m.name, "family": m.family, "classifier": m.classifier, "classifiers": m.n_classifiers,
+                     **{p: "yes" if p in m.properties else "" for p in PROPERTIES},
+                     "scores": ", ".join(dict.fromkeys(s.label for s in m.scores)), "paper": m.paper})
+    return pd.DataFrame(rows)
+
+
+def run_scores_table(metrics: dict | None) -> pd.DataFrame:
+    """Every headline score of a run's metrics.json, grouped by family (registry order): family,
+    score label, value (None where not computed), the properties it measures and its metric."""
+    scores = headline_scores(metrics)
+    rows = []
+    for family in FAMILIES:
+        for m in (m for m in REGISTRY if m.family == family):
+            for label in dict.fromkeys(s.label for s in m.scores):
+                rows.append({"family": family, "score": label, "value": scores.get(label),
+                             "measures": ", ".join(properties_of(label)), "metric": m.name})
+    df = pd.DataFrame(rows, columns=["family", "score", "value", "measures", "metric"])
+    df["value"] = pd.Series([r["value"] for r in rows], dtype=object)  # None stays None: "not computed"
+    return df
+
+
+# ---------------------------------------------------------------------------------------------
 # Before / after a transfer
 # ---------------------------------------------------------------------------------------------
 def transfer_tables(before: EvaluationResult, after: EvaluationResult, alpha: float = 0.5,
@@ -199,5 +230,6 @@ def transfer_tables(before: EvaluationResult, after: EvaluationResult, alpha: fl
 
 __all__ = [
     "CAP_BELOW", "PRESETS", "PRESET_TEXT", "association_table", "ceiling", "fov_flags", "fov_notes", "fov_table",
-    "matrix_frame", "preset_components", "preset_summary", "rounded", "transfer_tables",
+    "matrix_frame", "metric_table", "preset_components", "preset_summary", "rounded", "run_scores_table",
+    "transfer_tables",
 ]

@@ -38,7 +38,8 @@ def test_headline_scores_read_what_to_json_writes():
     res = score_representation(_identity(), n_train=120, n_test=60, classifiers=("gbt",))
     stored = json.loads(json.dumps(res.to_json()))  # as metrics.json holds it
     scores = headline_scores(stored)
-    assert list(scores) == [label for label, _ in HEADLINES] + ["OS", "MES"]
+    # every headline but BetaVAE / FactorVAE (they need a model's fresh images), then OS and MES
+    assert list(scores) == [label for label, _ in HEADLINES if label not in ("BetaVAE", "FactorVAE")] + ["OS", "MES"]
     assert scores["OMES"] == round(res.omes.score(0.5, "avg"), 4)
     measurable = [f for f in res.omes.omes(0.5, "avg").factors if f.measurable]
     assert scores["OS"] == round(float(np.mean([f.os for f in measurable])), 4)

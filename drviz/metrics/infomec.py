@@ -21,7 +21,9 @@ Active dims: range > (largest range) / 20 (discrete dims: range > 0), as the ref
   (H_null - CE) / H_null, where CE is its log loss on the same rows and H_null the log loss of the
   same regression on an all-zero input; averaged over FoVs. K classifiers.
 All three are in [0, 1] (InfoE can dip below 0 by estimation error); 1 is a perfectly
-disentangled, linearly decodable code. Shapes: codes (N, D), labels (N, K).
+disentangled, linearly decodable code. InfoM and InfoC are ratios: on a code that carries no
+information at all (every NMI entry is estimator noise, many clipped to 0) they are ratios of
+noise and can be high; read them with InfoE (near 0 there) and the NMI matrix. Shapes: codes (N, D), labels (N, K).
 
 What differs: the estimator's jitter is seeded (``seed``; the reference leaves it unseeded), one
 call per FoV estimates all dims at once, and the neighbour counts come from sorting (1-D columns;
