@@ -97,5 +97,3 @@ def test_betavae_and_factorvae_of_a_run(capsys, tiny_run_root, monkeypatch):
         assert next(iter(data)) == verb and 0.0 <= data[verb] <= 1.0
         assert data["source"] == "table" and data["n_images"] == 300
         assert any("pool of 300 i.i.d. images of color_dsprites" in n for n in data["notes"])
-    code, _, err = run_cli(capsys, "betavae", "tiny", "--pool", "5")
-    assert code == 2 and "pool" in err
