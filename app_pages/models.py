@@ -6,12 +6,12 @@ import streamlit as st
 
 from app_pages import cache, jobs_panel, state, widgets
 from app_pages.errors import guard
-from drviz import archive, jobs, viz
+from drviz import archive, jobs, tables, viz
 from drviz import checkpoints as ckpt
 from drviz.catalog import run_status, runs_table
 from drviz.config import LR_SCHEDULES, METHODS, PRECISIONS, RunConfig
 from drviz.data import available_datasets
-from drviz.evaluation import headline_scores
+from drviz.metrics.registry import FAMILY_TEXT
 
 st.title("Models")
 
@@ -50,11 +50,20 @@ with guard("list the runs"):
             st.markdown(f"**Status**: {run_status(info)}")
             for note in info.notes:
                 st.text(note)  # plain text, never markdown: an imported run's notes are outside input
-            scores = headline_scores(info.metrics)
-            items = list(scores.items()) if scores else []
-            for row in range(0, len(items), 3):  # three per row: five metrics side by side get truncated
-                for col, (label, value) in zip(st.columns(3), items[row:row + 3]):
-                    col.metric(label, f"{value:.4f}")
+            # every stored score, grouped by family (intervention, information, predictor)
+            every = tables.run_scores_table(info.metrics)
+            for family, part in every[every["value"].notna()].groupby("family", sort=False):
+                st.caption(FAMILY_TEXT[family])
+                items = list(zip(part["score"], part["value"], part["measures"]))
+                for row in range(0, len(items), 3):  # three per row: more side by side get truncated
+                    for col, (label, value, measures) in zip(st.columns(3), items[row:row + 3]):
+                        col.metric(label, f"{value:.4f}", help=f"measures {measures}")
+            if every["value"].isna().any():
+                with st.expander("Every metric (including those not stored for this run)"):
+                    st.caption(f"'None': not in metrics.json; `python -m drviz evaluate {info.name}` computes them all.")
+                    st.dataframe(every, hide_index=True, width="stretch")
+            with st.expander("Metric families (the paper's table)"):
+                st.dataframe(tables.metric_table(), hide_index=True, width="stretch")
             with st.expander("Config", expanded=False):
                 config = {"config": info.config.to_json(), "model": info.spec.to_json(), "notes": list(info.notes)}
                 st.json(config)

@@ -7,6 +7,7 @@ import streamlit as st
 from app_pages import cache, state, widgets
 from app_pages.errors import guard
 from drviz import tables, viz
+from drviz.metrics.registry import FAMILY_TEXT
 
 st.title("OMES explorer")
 st.markdown(
@@ -21,6 +22,23 @@ alpha = c1.slider("alpha (1 = only OS, 0 = only MES)", 0.0, 1.0, 0.5, 0.05, key=
 pooling = c2.radio("Pooling over dims", ["avg", "max"], key="pooling", horizontal=True,
                    help="avg: weighted average over dims, weight A[d, f] entering twice (the paper's reference "
                         "and its published numbers). max: the best dim.")
+
+
+def every_metric_block(info, key: str) -> None:
+    """Every stored score of a run (``drviz evaluate``'s metrics.json), grouped by family, with the
+    property each measures; the paper's metric table below it."""
+    table = tables.run_scores_table(info.metrics)
+    where = (info.metrics or {}).get("dataset")
+    with st.expander(f"Every metric of {info.name}, by family" + (f" (stored, on {where})" if where else ""),
+                     expanded=False):
+        if table["value"].isna().all():
+            st.caption(f"No stored scores: run `python -m drviz evaluate {info.name}` to compute every metric.")
+        elif table["value"].isna().any():
+            st.caption("'None': not in this run's metrics.json (evaluated before that metric existed); "
+                       f"`python -m drviz evaluate {info.name}` computes them all.")
+        st.caption(" ".join(FAMILY_TEXT.values()))
+        st.dataframe(table, hide_index=True, width="stretch")
+        widgets.download_table(table, f"{info.name}-every-metric", f"{key}-every-metric")
 
 
 def omes_block(comps, n_values, name: str, key: str, heading: str | None = None, wide: bool = True) -> None:
@@ -89,6 +107,11 @@ with tab_runs:
                     omes_block(comps, n_values, f"{run.name}-{dataset}", key, wide=len(shown) == 1,
                                heading=f"#### {run.name}\n{run.config.method}, beta {run.config.beta:g}, "
                                        f"encoded on **{dataset}** ({state.eval_n():,} samples)")
+                    every_metric_block(run, key)
+            with st.expander("The metrics OMES is compared with: families, classifiers, properties"):
+                metric_table = tables.metric_table()
+                st.dataframe(metric_table, hide_index=True, width="stretch")
+                widgets.download_table(metric_table, "metric-families", "metric-families")
             if other is None:
                 st.caption("Pick a second run under *Compare with* in the sidebar to see two runs side by side "
                            "(e.g. a source model and its transfer, or a weakly-supervised and a beta-VAE model).")
