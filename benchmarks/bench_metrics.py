@@ -1,14 +1,20 @@
 """Metric timings: OMES end to end on the reference example, the per-alpha recombination, MIG on
-10,000 samples and DCI.
+10,000 samples, DCI, and every other metric (SAP, Modularity / Explicitness, InfoMEC, BetaVAE,
+FactorVAE) on a 10,000 x 10 representation of 5 FoVs; BetaVAE and FactorVAE also from a shipped
+run, encodes included.
 
-Run: ``python benchmarks/bench_metrics.py [--repeats 7] [--full-dci] [--out benchmarks/results/metrics.json]``.
+Run: ``python benchmarks/bench_metrics.py [--repeats 7] [--full-dci] [--paper-settings] [--out benchmarks/results/metrics.json]``.
 Every number is the median over repeats. ``--full-dci`` adds DCI on the reference's own split of
-its example (10,006 train rows: one run of about 3 minutes on 2 busy cores).
+its example (10,006 train rows: one run of about 3 minutes on 2 busy cores). ``--paper-settings``
+adds BetaVAE and FactorVAE of the shipped run with fresh images for every point, as published
+(one run each, 10-30 minutes).
 Targets (issue 4): the paper's reference code needs about 20 s for its 15,008-row example (17 s of
 it building pairs) and about 0.05 s per alpha; drviz must do the whole OMES (load, pairs, matrix,
 both poolings, 11 alphas) in under 0.1 s (>= 200x faster) and an alpha change in under 1 ms; MIG on
 10,000 samples in under 1 s; DCI as fast as its definition allows (sklearn's default
-GradientBoostingClassifier per FoV, run in parallel threads).
+GradientBoostingClassifier per FoV, run in parallel threads). Issue 14: SAP, Modularity /
+Explicitness, InfoMEC, BetaVAE and FactorVAE each under 5 s on 10,000 x 10 with 5 FoVs; BetaVAE
+and FactorVAE of a run under 30 s each with their default counts, encodes included.
 """
 
 from __future__ import annotations
@@ -29,10 +35,17 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+from drviz.metrics.betavae import betavae_from_table  # noqa: E402
 from drviz.metrics.dci import compute_dci, dci_from_table, split_train_test  # noqa: E402
+from drviz.metrics.factorvae import factorvae_from_table  # noqa: E402
+from drviz.metrics.infomec import compute_infomec  # noqa: E402
 from drviz.metrics.mig import compute_mig  # noqa: E402
+from drviz.metrics.modularity import compute_modularity  # noqa: E402
 from drviz.metrics.omes import association_matrix, omes_components  # noqa: E402
+from drviz.metrics.sap import compute_sap  # noqa: E402
 from drviz.representations import line_sampled_factors, load_representation  # noqa: E402
+
+SHIPPED_RUN = "color_dsprites-ada_gvae"  # read only: its model encodes the pool
 
 REFERENCE = ROOT.parent / "shared" / "reference_example"
 ALPHAS = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0]  # 11 alphas, as the reference's list
@@ -59,6 +72,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--full-dci", action="store_true", help="add DCI on the reference's full split (minutes)")
+    ap.add_argument("--paper-settings", action="store_true",
+                    help="add BetaVAE and FactorVAE of the shipped run with the published settings (10-30 minutes each)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "metrics.json"))
     args = ap.parse_args()
     if not REFERENCE.is_dir():
@@ -119,6 +134,44 @@ def main() -> int:
         add("DCI, reference example, reference split 10,006 / 5,002 rows, n_jobs=-1 (1 run)",
             time.perf_counter() - t, None,
             f"D {res.disentanglement:.3f} C {res.completeness:.3f} I {res.informativeness_test:.3f}")
+
+    # -- the other metrics (issue 14): 10,000 x 10, 5 FoVs -------------------------------------
+    sizes5 = (10, 10, 10, 8, 4)
+    f5, _ = line_sampled_factors(sizes5, 10_000, rng)
+    z5 = f5 @ rng.normal(size=(5, 10)) + rng.normal(size=(10_000, 10))
+    quick = max(1, args.repeats // 3)
+    compute_sap(z5[:300], f5[:300])  # warm sklearn's imports once
+    for name, fn, show in (
+        ("SAP", lambda: compute_sap(z5, f5), lambda r: f"SAP {r.sap:.4f} ({r.n_train} / {r.n_test} rows, 50 linear SVMs)"),
+        ("Modularity / Explicitness", lambda: compute_modularity(z5, f5),
+         lambda r: f"modularity {r.modularity:.4f} explicitness {r.explicitness_test:.4f}"),
+        ("InfoMEC", lambda: compute_infomec(z5, f5), lambda r: f"InfoM {r.infom:.4f} InfoE {r.infoe:.4f} InfoC {r.infoc:.4f}"),
+        ("BetaVAE (15,000 points of 64 pairs from the rows)", lambda: betavae_from_table(z5, f5),
+         lambda r: f"BetaVAE {r.score:.4f}"),
+        ("FactorVAE (15,000 points of 64 rows from the rows)", lambda: factorvae_from_table(z5, f5),
+         lambda r: f"FactorVAE {r.score:.4f}"),
+    ):
+        t, res = median_time(fn, quick)
+        add(f"{name}, 10,000 samples x 10 dims, 5 FoVs", t, 5.0, show(res))
+
+    import torch
+
+    from drviz.checkpoints import load_run, runs_root
+    from drviz.evaluation import intervention_scores
+
+    torch.set_num_threads(1)
+    if (runs_root() / SHIPPED_RUN).is_dir():
+        run = load_run(SHIPPED_RUN, device="cpu")
+        for which in ("betavae", "factorvae"):
+            t = time.perf_counter()
+            res = intervention_scores(run.model, run.config.dataset, seed=0, which=(which,))[which]
+            add(f"{which}: {SHIPPED_RUN}, default (pool of 10,000 images encoded + 15,000 points)",
+                time.perf_counter() - t, 30.0, f"{res.score:.4f}; {res.n_images:,} images encoded")
+            if args.paper_settings:
+                t = time.perf_counter()
+                res = intervention_scores(run.model, run.config.dataset, seed=0, which=(which,), paper_settings=True)[which]
+                add(f"{which}: {SHIPPED_RUN}, --paper-settings (fresh images per point, 1 run)",
+                    time.perf_counter() - t, None, f"{res.score:.4f}; {res.n_images:,} images encoded")
 
     w = max(len(r["benchmark"]) for r in rows)
     print(f"{'benchmark':{w}}  {'median':>10}  {'target':>8}  {'ok':>3}  {'vs reference':>12}  note")
