@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from drviz.cli.types import int_in, seed
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -20,8 +22,8 @@ def register(sub) -> None:
     s.add_argument("name", help="a dataset name, or kind:PATH for files (dsprites_npz:, coil100:, folder:, shapes3d_h5:, "
                                 "mpi3d_npz:, isaac3d:, coil100_augmented:, coil100_augmented_binary:, rgbd_objects:)")
     s.add_argument("--out", required=True, help="PNG file to write")
-    s.add_argument("--seed", type=int, default=0, help="seed of the fixed factors (and of any noise)")
-    s.add_argument("--steps", type=int, default=10, help="images per row (default 10)")
+    s.add_argument("--seed", type=seed, default=0, help="seed of the fixed factors (and of any noise)")
+    s.add_argument("--steps", type=int_in(2, 64), default=10, help="images per row (default 10)")
     s.set_defaults(func=cmd_show)
     c = actions.add_parser("cache", help="decode a file dataset's images once into the memory-mapped cache (size stated first)",
                            description="Decode every image of a compressed or encoded file dataset (HDF5 chunks, a compressed "

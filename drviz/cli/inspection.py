@@ -4,24 +4,26 @@ as the app does it (``drviz.data.channels.with_channels``: gray repeated, colour
 
 from __future__ import annotations
 
+from drviz.cli.types import float_in, int_in, seed
+
 
 def register(sub) -> None:
     p = sub.add_parser("recon", help="originals (top) vs reconstructions (bottom) as a PNG")
     p.add_argument("run")
     p.add_argument("--dataset", default=None, help="default: the run's dataset")
-    p.add_argument("--n", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--scale", type=int, default=2, help="enlarge the PNG by this integer factor (default 2)")
+    p.add_argument("--n", type=int_in(1, 256), default=10, help="images (1-256; default 10)")
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--scale", type=int_in(1, 16), default=2, help="enlarge the PNG by this integer factor (default 2)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_recon)
 
     p = sub.add_parser("traverse", help="traversal grid of every latent dim as a PNG")
     p.add_argument("run")
     p.add_argument("--dataset", default=None, help="dataset of the anchor image (default: the run's)")
-    p.add_argument("--steps", type=int, default=9)
-    p.add_argument("--limit", type=float, default=2.0, help="traverse each dim over [-limit, limit]")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--scale", type=int, default=2, help="enlarge the PNG by this integer factor (default 2)")
+    p.add_argument("--steps", type=int_in(2, 64), default=9, help="values per dim (2-64; default 9)")
+    p.add_argument("--limit", type=float_in(0, 10, open_low=True), default=2.0, help="traverse each dim over [-limit, limit]")
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--scale", type=int_in(1, 16), default=2, help="enlarge the PNG by this integer factor (default 2)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_traverse)
 

@@ -12,20 +12,21 @@ import argparse
 import json
 import sys
 
+from drviz.cli.types import float_in, int_in, n_jobs, seed
 from drviz.errors import DrvizError
 
 
 def register(sub) -> None:
     p = sub.add_parser("omes", help="OMES of a representation folder (representations.npz + classes.csv)")
     p.add_argument("path", help="folder in the reference format")
-    p.add_argument("--alpha", type=float, default=0.5, help="OMES = alpha * OS + (1 - alpha) * MES (default 0.5)")
+    p.add_argument("--alpha", type=float_in(0, 1), default=0.5, help="OMES = alpha * OS + (1 - alpha) * MES (default 0.5)")
     p.add_argument("--pooling", choices=("avg", "max"), default="avg", help="pooling over dims (default avg, as the reference)")
     p.add_argument("--key", choices=("mean", "sampled"), default="mean", help="which array to score (default mean)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--estimator", choices=("sampled", "expected"), default="sampled",
                    help="sampled: the reference's pair sampling, averaged over draws (default); "
                         "expected: the closed-form correlation of its pair distribution")
-    p.add_argument("--repeats", type=int, default=None, help="draws of pairs to average (default: automatic; 1 = one reference run)")
+    p.add_argument("--repeats", type=int_in(1, 1000), default=None, help="draws of pairs to average (default: automatic; 1 = one reference run)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_omes)
 
@@ -33,8 +34,8 @@ def register(sub) -> None:
     p.add_argument("path")
     p.add_argument("--key", choices=("mean", "sampled"), default="mean")
     _add_split(p)
-    p.add_argument("--seed", type=int, default=0, help="seed of the shuffled split and of the classifiers")
-    p.add_argument("--n-jobs", type=int, default=-1, help="parallel per-FoV classifiers (default: all cores)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the shuffled split and of the classifiers")
+    p.add_argument("--n-jobs", type=n_jobs, default=-1, help="parallel per-FoV classifiers (default: all cores)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_dci)
 
@@ -48,7 +49,7 @@ def register(sub) -> None:
     p.add_argument("path")
     p.add_argument("--key", choices=("mean", "sampled"), default="mean")
     _add_split(p)
-    p.add_argument("--seed", type=int, default=0, help="seed of the shuffled split")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the shuffled split")
     p.add_argument("--continuous", action="store_true",
                    help="treat FoVs as continuous (squared correlations; default: discrete, a linear SVM per dim and FoV)")
     p.add_argument("--json", action="store_true")
@@ -58,14 +59,14 @@ def register(sub) -> None:
     p.add_argument("path")
     p.add_argument("--key", choices=("mean", "sampled"), default="mean")
     _add_split(p)
-    p.add_argument("--seed", type=int, default=0, help="seed of the shuffled split and of the classifiers")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the shuffled split and of the classifiers")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_modularity)
 
     p = sub.add_parser("infomec", help="InfoM, InfoE, InfoC (normalised mutual information) of a representation folder")
     p.add_argument("path")
     p.add_argument("--key", choices=("mean", "sampled"), default="mean")
-    p.add_argument("--seed", type=int, default=0, help="seed of the estimator's jitter")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the estimator's jitter")
     p.add_argument("--discrete-latents", action="store_true", help="count the dims as discrete values (quantised codes)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_infomec)
@@ -77,9 +78,9 @@ def register(sub) -> None:
         p.add_argument("--paper-settings", action="store_true",
                        help="for a run: fresh images for every point, as published (about 1-2 million images, "
                             "10-20 minutes here); default: one pool of --pool i.i.d. images")
-        p.add_argument("--pool", type=int, default=10_000, help="for a run: images in the default's pool (default 10,000)")
+        p.add_argument("--pool", type=int_in(100, 10_000_000), default=10_000, help="for a run: images in the default's pool (default 10,000)")
         p.add_argument("--key", choices=("mean", "sampled"), default="mean", help="for a folder: which array")
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--seed", type=seed, default=0)
         p.add_argument("--device", default=None)
         p.add_argument("--json", action="store_true")
         p.set_defaults(func=cmd_intervention, metric=name)
@@ -87,10 +88,10 @@ def register(sub) -> None:
     p = sub.add_parser("encode", help="write a run's representation of a dataset in the reference format")
     p.add_argument("run", help="run name or folder")
     p.add_argument("--dataset", required=True)
-    p.add_argument("--n", type=int, required=True, help="rows to encode")
+    p.add_argument("--n", type=int_in(1, 10_000_000), required=True, help="rows to encode")
     p.add_argument("--out", required=True, help="folder to write representations.npz and classes.csv to")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--batch-size", type=int_in(1, 4096), default=256)
     p.add_argument("--device", default=None)
     p.set_defaults(func=cmd_encode)
 
@@ -98,11 +99,11 @@ def register(sub) -> None:
                                         "BetaVAE, FactorVAE, downstream accuracy); writes metrics.json")
     p.add_argument("run", help="run name or folder")
     p.add_argument("--dataset", default=None, help="default: the run's dataset")
-    p.add_argument("--n", type=int, default=10_000, help="rows to encode (default 10,000)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--n-train", type=int, default=2000, help="classifier training rows (default 2,000)")
-    p.add_argument("--n-test", type=int, default=1000, help="classifier test rows (default 1,000)")
-    p.add_argument("--n-jobs", type=int, default=-1, help="parallel per-FoV classifiers (default: all cores)")
+    p.add_argument("--n", type=int_in(10, 10_000_000), default=10_000, help="rows to encode (default 10,000)")
+    p.add_argument("--seed", type=seed, default=0)
+    p.add_argument("--n-train", type=int_in(10, 10_000_000), default=2000, help="classifier training rows (default 2,000)")
+    p.add_argument("--n-test", type=int_in(10, 10_000_000), default=1000, help="classifier test rows (default 1,000)")
+    p.add_argument("--n-jobs", type=n_jobs, default=-1, help="parallel per-FoV classifiers (default: all cores)")
     _add_split(p)
     p.add_argument("--paper-settings", action="store_true",
                    help="BetaVAE and FactorVAE with fresh images for every point, as published (30+ minutes here)")

@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from drviz.cli.types import int_in
 from drviz.config import LR_SCHEDULES, METHODS, PRECISIONS
 
 
@@ -35,7 +36,7 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="run folder (default: checkpoints/<generated name>)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last checkpoint (its settings; --steps may extend it)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
+    p.add_argument("--threads", type=int_in(1, 1024), default=None, help="torch CPU threads (default: all cores)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--progress-file", default=None, help="also write live progress as JSON here (used by the app)")
     p.add_argument("--queue", default=None, metavar="DIR",
