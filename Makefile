@@ -4,6 +4,11 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
+# Loopback only by default: anyone who can reach the app can upload, train and read what it shows.
+# `make run ADDRESS=0.0.0.0` serves a demo on the network on purpose (README, "Serving a demo").
+ADDRESS ?= 127.0.0.1
+# Streamlit refuses bigger uploads before drviz sees them; drviz.limits checks the same number.
+DRVIZ_MAX_UPLOAD_MB ?= 200
 
 .PHONY: run test test-fast browser bench cards clean-venv
 
@@ -23,8 +28,10 @@ $(VENV)/.test: requirements-test.txt $(VENV)/.app
 	touch $@
 
 run: $(VENV)/.app
-	@echo "drviz: open http://localhost:$(PORT) in your browser (Ctrl+C stops the app)"
-	$(PY) -m streamlit run app.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false
+	@echo "drviz: open http://$(ADDRESS):$(PORT) in your browser (Ctrl+C stops the app)"
+	DRVIZ_MAX_UPLOAD_MB=$(DRVIZ_MAX_UPLOAD_MB) $(PY) -m streamlit run app.py --server.headless true \
+	  --server.address $(ADDRESS) --server.port $(PORT) --server.maxUploadSize $(DRVIZ_MAX_UPLOAD_MB) \
+	  --browser.gatherUsageStats false
 
 # Chromium for the browser tests comes from Debian's apt; where apt is missing the browser tests
 # skip themselves with a message saying so.
