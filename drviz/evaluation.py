@@ -63,6 +63,7 @@ class EvaluationResult:
         representation: the encoded rows (not written to metrics.json).
         sap, modularity, infomec: the other table-based scores (None when not computed).
         betavae, factorvae: the intervention scores from fresh images (None when not computed).
+        notes: one line each, e.g. why BetaVAE / FactorVAE are missing.
     """
 
     dataset: str
@@ -80,6 +81,7 @@ class EvaluationResult:
     infomec: InfoMECResult | None = None
     betavae: BetaVAEResult | None = None
     factorvae: FactorVAEResult | None = None
+    notes: tuple[str, ...] = ()
 
     def to_json(self, alpha: float = DEFAULT_ALPHA) -> dict:
         """Plain JSON for metrics.json and the app; OMES at ``alpha`` with both poolings.
@@ -112,6 +114,7 @@ class EvaluationResult:
             **{name: part.to_json() for name in ("sap", "modularity", "infomec", "betavae", "factorvae")
                if (part := getattr(self, name)) is not None},
             "timings": {k: round(v, 3) for k, v in self.timings},
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
 
@@ -168,7 +171,7 @@ def evaluate(
     split: str = "shuffled",
     intervention: bool = True,
     paper_settings: bool = False,
-    pool: int = DEFAULT_POOL,
+    pool: int | None = None,
 ) -> EvaluationResult:
     """Encode ``n`` rows of ``dataset`` with ``model`` and compute every metric.
 
@@ -186,6 +189,7 @@ def evaluate(
         intervention: compute BetaVAE and FactorVAE (their own images: ``intervention_source``).
         paper_settings: BetaVAE and FactorVAE with fresh images for every point (published
             protocol, about 3 million images, 30+ minutes on a CPU) instead of one pool of ``pool``.
+        pool: images in that pool (None: ``default_pool(n, dataset)``, 10,000 at the default ``n``).
     """
     if isinstance(dataset, str):
         dataset = get_dataset(dataset)
@@ -208,14 +212,19 @@ def evaluate(
                                   n_jobs=n_jobs, split=split, on_progress=lambda stage, f: progress(stage, 0.4 + share * f))
     extra: dict = {}
     timings = (("encode", encode_s),) + result.timings
+    notes: tuple[str, ...] = ()
     if intervention:
         clock = time.perf_counter()
         progress("BetaVAE / FactorVAE", 0.9)
-        extra = intervention_scores(model, dataset, paper_settings=paper_settings, pool=pool, seed=seed, device=device,
-                                    on_progress=lambda stage, f: progress(stage, 0.9 + 0.1 * f))
+        try:
+            extra = intervention_scores(model, dataset, paper_settings=paper_settings,
+                                        pool=default_pool(n, dataset) if pool is None else pool, seed=seed,
+                                        device=device, on_progress=lambda stage, f: progress(stage, 0.9 + 0.1 * f))
+        except DrvizError as exc:  # e.g. a dataset whose FoVs cannot be held fixed: the other scores stand
+            notes = (f"BetaVAE / FactorVAE not measurable: {exc}",)
         timings += (("betavae+factorvae", time.perf_counter() - clock),)
     progress("done", 1.0)
-    return dataclasses.replace(result, dataset=dataset.name, timings=timings, **extra)
+    return dataclasses.replace(result, dataset=dataset.name, timings=timings, notes=result.notes + notes, **extra)
 
 
 def score_representation(
@@ -353,6 +362,15 @@ def intervention_source(model, dataset, *, paper_settings: bool = False, pool: i
     return src
 
 
+def default_pool(n: int, dataset) -> int:
+    """The pool ``evaluate`` encodes for BetaVAE / FactorVAE: ``DEFAULT_POOL`` (10,000, the size
+    measured against the published settings) when ``n`` is that large, else ``n`` but never fewer
+    than 128 images per value of the largest FoV (so FactorVAE's 64-image batches find rows)."""
+    if isinstance(dataset, str):
+        dataset = get_dataset(dataset)
+    return int(min(DEFAULT_POOL, max(n, 128 * max(dataset.factor_sizes), 100)))
+
+
 def intervention_scores(model, dataset, *, paper_settings: bool = False, pool: int = DEFAULT_POOL, seed: int = 0,
                         which: tuple[str, ...] = ("betavae", "factorvae"), device=None,
                         on_progress: Callable[[str, float], None] | None = None) -> dict:
@@ -396,6 +414,6 @@ def quick_scores(rep: Representation, seed: int = 0, max_train: int = 1000, max_
 
 __all__ = [
     "DEFAULT_N", "HEADLINES", "INTERACTIVE_N", "EvaluationResult", "encode_labelled", "evaluate", "headline_scores",
-    "intervention_scores", "intervention_source", "omes_components_of", "omes_of", "quick_scores",
+    "default_pool", "intervention_scores", "intervention_source", "omes_components_of", "omes_of", "quick_scores",
     "score_representation",
 ]
