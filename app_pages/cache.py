@@ -3,7 +3,8 @@
 Models live in ``st.cache_resource`` (one object per run version); arrays, tables and scores in
 ``st.cache_data`` (a copy per call). Every entry is keyed by the run folder and its weights'
 version (``key_of``), so a run that is still training is re-read when it writes new weights, and
-by the dataset, the sample count and the seed.
+by the dataset, the sample count and the seed. Encoded representations also go through
+``drviz.store``, the on-disk results shared with other server processes and with studies.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from drviz import checkpoints as ckpt
-from drviz import evaluation, inspection, tables
+from drviz import evaluation, inspection, store, tables
 from drviz.catalog import weights_version
 from drviz.representations import read_representation_bytes
 
@@ -30,7 +31,10 @@ def model(path: str, version: int):
 
 @st.cache_data(max_entries=16, show_spinner="Encoding samples ...")
 def representation(path: str, version: int, dataset: str, n: int, seed: int):
-    return evaluation.encode_labelled(model(path, version), dataset, n, seed)
+    """Encoded rows: from this server's memory, else the shared result store (other servers,
+    restarts, studies), else encoded now and stored."""
+    return store.cached_representation(path, dataset, n, seed,
+                                       lambda: evaluation.encode_labelled(model(path, version), dataset, n, seed))
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing the association matrix ...")

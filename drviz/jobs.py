@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drviz import checkpoints as ckpt
+from drviz import store
 from drviz.config import RunConfig
 from drviz.data import get_dataset
 from drviz.errors import DrvizError
@@ -257,7 +258,8 @@ def cancel_job(run_path: str | Path) -> None:
 
 
 def delete_run(run_path: str | Path) -> None:
-    """Remove a run folder (refused while its job is queued or running: cancel it first)."""
+    """Remove a run folder and its stored results (refused while its job is queued or running:
+    cancel it first)."""
     path = Path(run_path)
     if (path / "job.json").exists():
         try:
@@ -267,6 +269,7 @@ def delete_run(run_path: str | Path) -> None:
             if "still training" in str(exc):
                 raise
     ckpt.delete_run(path)
+    store.clear_run(path)
 
 
 def active_jobs(root: Path | None = None) -> list[JobStatus]:

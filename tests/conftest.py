@@ -6,6 +6,10 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+# Dataset caches and stored results of a test run go to a fresh folder, never the user's ~/.cache.
+import tempfile  # noqa: E402
+
+os.environ["DRVIZ_CACHE_DIR"] = tempfile.mkdtemp(prefix="drviz-test-cache-")
 
 from pathlib import Path  # noqa: E402
 

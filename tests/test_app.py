@@ -184,7 +184,7 @@ def test_uploaded_image_is_encoded_and_traversed(runs):
 
 
 def test_import_a_run_zip_adds_it_to_the_pickers(runs, tmp_path, monkeypatch):
-    from drviz.checkpoints import export_zip
+    from drviz.archive import export_zip
 
     data = export_zip(runs / "fixture-source")
     root = tmp_path / "other"
@@ -280,3 +280,28 @@ def test_alpha_slider_recomputes_only_the_alpha_combination(runs, monkeypatch):
     at.radio(key="pooling").set_value("max").run()
     assert_clean(at, "alpha moves")
     assert calls == {"encode_labelled": 1, "omes_components_of": 1}
+
+
+def test_a_damaged_run_is_listed_with_its_reason_and_a_run_can_be_deleted(runs, tmp_path, monkeypatch):
+    """One bad state.json never breaks the listing (issue 15); Delete asks for a confirmation."""
+    import shutil
+
+    root = tmp_path / "own"
+    shutil.copytree(runs / "fixture-source", root / "keep")
+    shutil.copytree(runs / "fixture-source", root / "doomed")
+    shutil.copytree(runs / "fixture-source", root / "bad")
+    (root / "bad" / "state.json").write_text(json.dumps({"step": "abc"}))
+    monkeypatch.setenv("DRVIZ_CHECKPOINTS", str(root))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/models.py").run()
+    assert not at.exception
+    assert at.selectbox(key="run").options == ["doomed", "keep"]
+    assert any(t.value == "bad: state.json's 'step' must be an integer in [0, 1,000,000,000]" for t in at.text)
+    at.selectbox(key="models_inspect").set_value("doomed").run()
+    delete = at.button(key="models-delete-doomed")
+    assert delete.disabled  # nothing happens until the box is ticked
+    at.checkbox(key="models-delete-sure-doomed").check().run()
+    at.button(key="models-delete-doomed").click().run()
+    assert not at.exception and not (root / "doomed").exists() and (root / "keep").exists()
+    assert at.selectbox(key="run").options == ["keep"]
