@@ -240,6 +240,7 @@ def score_representation(
     split: str = "shuffled",
     others: bool = True,
     infomec_rows: int | None = 10_000,
+    gbt_estimators: int = 100,
 ) -> EvaluationResult:
     """Every metric of an already encoded representation (``evaluate`` without the encoding and
     without BetaVAE / FactorVAE, which need fresh images).
@@ -249,6 +250,8 @@ def score_representation(
     numbers for the same rows. ``split``: "shuffled" (seeded by ``seed``) or
     "head"; DCI and the downstream classifiers share it. ``others``: also SAP, Modularity /
     Explicitness (the same split mode, seed and caps) and InfoMEC (at most ``infomec_rows`` rows).
+    ``gbt_estimators``: boosting stages of DCI's and the downstream GBTs (sklearn's 100 by default;
+    a study states a smaller ensemble in its file).
     """
 
     def progress(stage: str, fraction: float) -> None:
@@ -275,12 +278,13 @@ def score_representation(
     progress("DCI", 0.08)
     sp = make_split(len(z), split, seed).capped(n_train, n_test)
     tr, te = sp.train, sp.test
-    dci = compute_dci(z[tr], y[tr], z[te], y[te], factor_names=names, n_jobs=n_jobs, random_state=seed, split=sp)
+    dci = compute_dci(z[tr], y[tr], z[te], y[te], factor_names=names, n_jobs=n_jobs, random_state=seed, split=sp,
+                      gbt_estimators=gbt_estimators)
     lap("dci")
 
     progress("downstream accuracy", 0.6)
     down = downstream_accuracy(z, y, comps.dims, factor_names=names, classifiers=classifiers, split=sp,
-                               n_jobs=n_jobs, random_state=seed, skip_full=("gbt",))
+                               n_jobs=n_jobs, random_state=seed, skip_full=("gbt",), gbt_estimators=gbt_estimators)
     if "gbt" in classifiers:  # DCI already trained this classifier on this split
         acc = {name: (None if not np.isfinite(a) else float(a)) for name, a in zip(names, dci.accuracy_test)}
         down = dataclasses.replace(down, factors=tuple(dataclasses.replace(f, gbt_full=acc[f.name]) for f in down.factors))

@@ -142,10 +142,10 @@ def completeness(importance: np.ndarray) -> float:
 # ---------------------------------------------------------------------------------------------
 # Classifiers
 # ---------------------------------------------------------------------------------------------
-def _fit_one(x_train, y_train, x_test, y_test, random_state):
+def _fit_one(x_train, y_train, x_test, y_test, random_state, n_estimators=100):
     from sklearn.ensemble import GradientBoostingClassifier
 
-    model = GradientBoostingClassifier(random_state=random_state)
+    model = GradientBoostingClassifier(random_state=random_state, n_estimators=n_estimators)
     model.fit(x_train, y_train)
     return (np.abs(model.feature_importances_),
             float(np.mean(model.predict(x_train) == y_train)),
@@ -162,6 +162,7 @@ def compute_dci(
     n_jobs: int | None = None,
     random_state: int = 0,
     split: Split | None = None,
+    gbt_estimators: int = 100,
 ) -> DCIResult:
     """DCI from train and test splits of codes and labels.
 
@@ -172,6 +173,7 @@ def compute_dci(
         n_jobs: joblib workers for the per-FoV classifiers (threads; None: 1, -1: all cores).
         random_state: seed of the classifiers.
         split: the split these parts come from, recorded with the result (None: not known).
+        gbt_estimators: boosting stages per classifier (sklearn's default 100; studies size it down).
     """
     z_train, y_train = _clean(z_train, y_train, "train")
     z_test, y_test = _clean(z_test, y_test, "test")
@@ -197,7 +199,8 @@ def compute_dci(
 
         x_train, x_test, _ = classifier_inputs(z_train, z_test)
         out = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(_fit_one)(x_train, y_train[:, f], x_test, y_test[:, f], random_state) for f in todo)
+            delayed(_fit_one)(x_train, y_train[:, f], x_test, y_test[:, f], random_state, gbt_estimators)
+            for f in todo)
         for f, (imp, a_tr, a_te) in zip(todo, out):
             importance[:, f], acc_train[f], acc_test[f] = imp, a_tr, a_te
     cols = np.array(todo, dtype=np.int64)

@@ -82,12 +82,12 @@ class DownstreamResult:
         }
 
 
-def make_classifier(name: str, random_state: int = 0):
-    """A fresh sklearn classifier by name (``gbt`` or ``mlp``)."""
+def make_classifier(name: str, random_state: int = 0, gbt_estimators: int = 100):
+    """A fresh sklearn classifier by name (``gbt`` with ``gbt_estimators`` stages, or ``mlp``)."""
     if name == "gbt":
         from sklearn.ensemble import GradientBoostingClassifier
 
-        return GradientBoostingClassifier(random_state=random_state)
+        return GradientBoostingClassifier(random_state=random_state, n_estimators=gbt_estimators)
     if name == "mlp":
         from sklearn.neural_network import MLPClassifier
 
@@ -95,12 +95,12 @@ def make_classifier(name: str, random_state: int = 0):
     raise DrvizError(f"unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
 
 
-def _accuracy(name, x_train, y_train, x_test, y_test, random_state) -> float | None:
+def _accuracy(name, x_train, y_train, x_test, y_test, random_state, gbt_estimators=100) -> float | None:
     import warnings
 
     if np.unique(y_train).size < 2 or x_train.shape[1] == 0:
         return None
-    model = make_classifier(name, random_state)
+    model = make_classifier(name, random_state, gbt_estimators)
     if name == "mlp":
         counts = np.bincount(np.unique(y_train, return_inverse=True)[1])
         if counts.min() < 2 or 0.1 * len(y_train) < len(counts):
@@ -128,6 +128,7 @@ def downstream_accuracy(
     n_jobs: int | None = None,
     random_state: int = 0,
     skip_full: Sequence[str] = (),
+    gbt_estimators: int = 100,
 ) -> DownstreamResult:
     """Per-FoV test accuracy of each classifier on the full and the pruned representation.
 
@@ -145,6 +146,7 @@ def downstream_accuracy(
         n_jobs: joblib threads over (FoV, classifier, variant) fits.
         skip_full: classifiers whose full-representation accuracy the caller already has (left
             None here; ``drviz.evaluation`` reuses DCI's GBT, the same classifier on the same split).
+        gbt_estimators: the GBT's boosting stages (sklearn's default 100; studies size it down).
     """
     z, factors = np.asarray(z, np.float64), np.asarray(factors)
     if z.ndim != 2 or factors.ndim != 2 or len(z) != len(factors):
@@ -186,7 +188,8 @@ def downstream_accuracy(
         from joblib import Parallel, delayed
 
         accs = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(_accuracy)(c, x_tr[:, cols], factors[tr, f], x_te[:, cols], factors[te, f], random_state)
+            delayed(_accuracy)(c, x_tr[:, cols], factors[tr, f], x_te[:, cols], factors[te, f], random_state,
+                                gbt_estimators)
             for f, c, _, cols in jobs)
         results = {(f, c, v): a for (f, c, v, _), a in zip(jobs, accs)}
     rows = []
