@@ -133,6 +133,10 @@ def test_degenerate_tables(table):
     with pytest.raises(DrvizError, match="no FoV can be held fixed .*64 rows") as err:
         factorvae_from_table(z[:40], few)
     assert "\n" not in str(err.value)
+    # value 4 of the first FoV keeps 20 rows: FactorVAE's points fix its other values only, and say so
+    keep = (f[:, 0] != 4) | (np.cumsum(f[:, 0] == 4) <= 20)
+    part = factorvae_from_table(z[keep], f[keep], n_train=200, n_eval=100)
+    assert part.score == 1.0 and any("only 4 of its 5 values have the 64 rows" in n for n in part.notes)
     dead = factorvae_from_table(np.zeros_like(z), f, n_train=50, n_eval=50)  # constant dims: no information
     assert dead.score == 0.0 and dead.active_dims == () and "no active dim" in dead.notes[-1]
     with pytest.raises(DrvizError, match="at least 2 FoVs"):

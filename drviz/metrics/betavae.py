@@ -136,6 +136,7 @@ def betavae_score(source, *, n_train: int = PAPER["n_train"], n_eval: int = PAPE
     train_acc = float(np.mean(model.predict(x_train) == y_train))
     eval_acc = float(np.mean(model.predict(x_eval) == y_eval))
     if source.kind == "table":
+        notes.extend(source.coverage_notes(2))
         notes.append(f"pairs drawn from {source.description} (rows sharing the fixed FoV's value)")
     return BetaVAEResult(eval_acc, train_acc, source.factor_names, tuple(r is None for r in status), tuple(status),
                          n_train, n_eval, batch_size, source.kind, getattr(source, "n_images", 0), seed, tuple(notes))

@@ -146,6 +146,7 @@ def factorvae_score(source, *, n_train: int = PAPER["n_train"], n_eval: int = PA
     active = np.sqrt(gvar) >= PRUNE_STD
     notes = list(source.notes)
     if source.kind == "table":
+        notes.extend(source.coverage_notes(batch_size))
         notes.append(f"batches drawn from {source.description} (rows sharing the fixed FoV's value)")
     k, d = len(source.factor_names), len(gvar)
     common = dict(global_variance=gvar, active_dims=tuple(int(i) for i in np.flatnonzero(active)),

@@ -79,6 +79,19 @@ class TableSource:
                 out.append(None)
         return out
 
+    def coverage_notes(self, min_group: int) -> tuple[str, ...]:
+        """One line per FoV where only some values have ``min_group`` rows: points fix only those."""
+        out = []
+        for k, name in enumerate(self.factor_names):
+            if len(self.factors) == 0 or self.sizes[k] < 2:
+                continue
+            counts = self._grouped(k)[2]
+            ok = int((counts >= min_group).sum())
+            if 0 < ok < len(counts):
+                out.append(f"{name}: only {ok} of its {len(counts)} values have the {min_group} rows a point needs; "
+                           "points fix those values only")
+        return tuple(out)
+
     def _anchor(self, k: int, n: int, min_group: int, rng: np.random.Generator):
         """``n`` uniformly drawn rows among the groups of FoV k with >= ``min_group`` rows: their
         group's start and size in the sorted order, and their position in it."""
