@@ -37,6 +37,7 @@ naming the key. Nothing here trains or imports torch.
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -52,9 +53,15 @@ INTERVENTION_METRICS = ("betavae", "factorvae")
 METRICS = CORE_METRICS + OTHER_METRICS + INTERVENTION_METRICS
 
 
-def studies_root() -> Path:
-    """Where presets (``<name>.toml``) and study folders (``<name>/``) live: the repo's ``studies/``."""
+def presets_root() -> Path:
+    """Where the presets live: the repository's ``studies/<name>.toml``."""
     return REPO / "studies"
+
+
+def studies_root() -> Path:
+    """Where study folders live by default (``<name>/``): ``$DRVIZ_STUDIES`` or the repository's ``studies/``."""
+    env = os.environ.get("DRVIZ_STUDIES")
+    return Path(env) if env else presets_root()
 
 
 @dataclass(frozen=True)
@@ -218,10 +225,10 @@ def find_study_file(file_or_preset: str | Path) -> Path:
         return p
     if p.is_dir() and (p / "study.toml").is_file():  # a study folder: the copy it was run with
         return p / "study.toml"
-    preset = studies_root() / f"{file_or_preset}.toml"
+    preset = presets_root() / f"{file_or_preset}.toml"
     if preset.is_file():
         return preset
-    names = ", ".join(sorted(x.stem for x in studies_root().glob("*.toml"))) or "none"
+    names = ", ".join(sorted(x.stem for x in presets_root().glob("*.toml"))) or "none"
     raise DrvizError(f"no study file or preset {str(file_or_preset)!r} (presets: {names})")
 
 
@@ -237,4 +244,4 @@ def load_study(file_or_preset: str | Path) -> Study:
 
 
 __all__ = ["CORE_METRICS", "Evaluation", "INTERVENTION_METRICS", "METRICS", "OTHER_METRICS", "Sources", "Study",
-           "Transfers", "find_study_file", "load_study", "parse_study", "studies_root"]
+           "Transfers", "find_study_file", "load_study", "parse_study", "presets_root", "studies_root"]
