@@ -22,6 +22,17 @@ def _resources(text: str) -> dict[str, float]:
     return out
 
 
+def _rates(text: str) -> dict[str, float] | float:
+    """One steps/s for every method, or METHOD=RATE pairs."""
+    if "=" not in text:
+        value = float_in(1e-6, 1e9)(text)
+        return value
+    rates = _resources(text)
+    if any(not 0 < v <= 1e9 for v in rates.values()):
+        raise argparse.ArgumentTypeError(f"rates must be positive steps/s; got {text!r}")
+    return rates
+
+
 def register(sub) -> None:
     p = sub.add_parser("study", help="declared grids of runs: train, transfer, evaluate (joblib or Dask)")
     ssub = p.add_subparsers(dest="study_command", required=True, metavar="ACTION")
@@ -48,8 +59,11 @@ def register(sub) -> None:
     pl.add_argument("study", help="a study TOML file or preset name")
     pl.add_argument("--jobs", type=int_in(1, 100_000), default=1, help="parallel workers for the wall-time estimate")
     pl.add_argument("--threads", type=int_in(1, 1024), default=1, help="torch threads per job while measuring (default 1)")
-    pl.add_argument("--steps-per-s", type=float_in(1e-6, 1e9), default=None,
-                    help="use this training rate for every method instead of measuring (e.g. a GPU's)")
+    pl.add_argument("--steps-per-s", type=_rates, default=None, metavar="RATE|METHOD=RATE,...",
+                    help="training rates instead of measuring: one for every method, or per method "
+                         "(e.g. ada_gvae=3.3,beta_vae=6.5; a GPU's)")
+    pl.add_argument("--measure-steps", type=int_in(2, 100_000), default=20,
+                    help="steps timed per method when measuring (after 3 warm-up steps; default 20)")
     pl.add_argument("--eval-s", type=float_in(0, 1e9), default=None,
                     help="seconds per evaluation instead of timing one")
     pl.add_argument("--list", action="store_true", help="one line per job")
@@ -126,6 +140,7 @@ def _hours(seconds: float) -> str:
 def cmd_plan(args) -> int:
     from collections import defaultdict
 
+    from drviz.errors import DrvizError
     from drviz.study import load_study
     from drviz.study.cost import Measured, measure
     from drviz.study.plan import estimate, expand, wall_estimate
@@ -133,13 +148,19 @@ def cmd_plan(args) -> int:
     study = load_study(args.study)
     jobs = expand(study)
     methods = set(study.sources.methods) | ({study.transfers.method} if study.transfers.targets else set())
-    if args.steps_per_s is not None and args.eval_s is not None:
-        m = Measured({k: args.steps_per_s for k in methods}, args.eval_s, args.threads, "rates given on the command line")
+    given = None
+    if args.steps_per_s is not None:
+        given = args.steps_per_s if isinstance(args.steps_per_s, dict) else {k: args.steps_per_s for k in methods}
+        missing = sorted(methods - set(given))
+        if missing:
+            raise DrvizError(f"--steps-per-s names no rate for {', '.join(missing)}")
+    if given is not None and args.eval_s is not None:
+        m = Measured(given, args.eval_s, args.threads, "rates given on the command line")
     else:
         print("measuring steps/s and one evaluation here ...", flush=True)
-        m = measure(study, threads=args.threads, eval_s=args.eval_s)
-        if args.steps_per_s is not None:
-            m = Measured({k: args.steps_per_s for k in methods}, m.eval_s, m.threads, m.note + "; steps/s given")
+        m = measure(study, threads=args.threads, steps=args.measure_steps, eval_s=args.eval_s)
+        if given is not None:
+            m = Measured(given, m.eval_s, m.threads, m.note + "; steps/s given")
     costs = estimate(jobs, m.steps_per_s, m.eval_s)
     if args.list:
         for c in costs:
