@@ -185,6 +185,13 @@ def test_plan_prints_jobs_and_cost(capsys):
     n_src = len(paper.sources.datasets) * len(paper.sources.methods) * len(paper.sources.betas) * len(paper.sources.seeds)
     assert f"{n_src:5} train" in out and "wall time on 8 worker(s)" in out
     assert paper.sources.steps == 400_000 and paper.transfers.steps == 50_000 and paper.sources.lr == 1e-4
+    # per-method rates: paper-mini on two 1-thread workers of this machine, idle (README's estimate)
+    assert main(["study", "plan", "paper-mini", "--steps-per-s", "ada_gvae=3.3,beta_vae=6.5", "--eval-s", "15",
+                 "--jobs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "48 jobs" in out and "wall time on 2 worker(s): 51.0 min" in out
+    assert main(["study", "plan", "paper-mini", "--steps-per-s", "ada_gvae=3.3", "--eval-s", "15"]) == 2
+    assert "no rate for beta_vae" in capsys.readouterr().err
 
 
 def test_presets_parse():
