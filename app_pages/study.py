@@ -107,6 +107,10 @@ with guard("load the study's results"):
     else:
         st.dataframe(tt.round(3), hide_index=True, width="stretch")
         widgets.download_table(tt, f"{name}-transfer", "study-transfer")
+        if not found.fov_transfer.empty:
+            st.markdown("**Per FoV** (mean over the sources): OMES and GBT accuracy, full and pruned, before / after")
+            st.dataframe(found.fov_transfer.round(3), hide_index=True, width="stretch")
+            widgets.download_table(found.fov_transfer, f"{name}-transfer-fov", "study-transfer-fov")
 
     st.subheader("Methods across seeds")
     score = st.selectbox("Score", ["omes", "os", "mes", "dci", "mig", "gbt_full", "gbt_pruned"], key="study_score",

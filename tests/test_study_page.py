@@ -71,6 +71,8 @@ def test_the_page_shows_a_study(studies):
     tables = [d.value for d in at.dataframe]
     transfer = tables[0]
     assert len(transfer) == 6 and {"omes before", "omes after", "gbt_full after"} <= set(transfer.columns)
+    per_fov = tables[1]  # finding 2 per FoV: one row per (target, FoV)
+    assert list(per_fov.fov) == sorted(FOVS) and {"gbt_full before", "gbt_full after"} <= set(per_fov.columns)
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     titles = [c["layout"]["title"]["text"] for c in charts]
     assert any(t.startswith("OMES vs DCI (disentanglement): Spearman rho") for t in titles)
