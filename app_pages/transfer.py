@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import streamlit as st
 
@@ -96,7 +97,7 @@ with guard("reconstruct target images"):
     fig = viz.image_grid(tile(grid), 3, grid.shape[1], ["target images", "before (source model)",
                                                         "after (fine-tuned)"], title=f"Reconstructions of {target}")
     st.plotly_chart(fig, key="ba-recon")
-    widgets.download_images(grid_png(grid), None, f"{tr.name}-reconstructions", "ba-recon")
+    widgets.download_images(partial(grid_png, grid), None, f"{tr.name}-reconstructions", "ba-recon")
 
 with guard("score the representations before and after"):
     if not get_dataset(target).labelled:

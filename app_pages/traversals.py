@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from app_pages import cache, state, widgets
@@ -32,7 +34,8 @@ with guard("traverse the latent dims"):
     fig = viz.image_grid(tile(grid), grid.shape[0], steps, labels, value_labels,
                          title="Each row sweeps one dim of the anchor's code; the others stay fixed")
     st.plotly_chart(fig, key="tr-latent")
-    widgets.download_images(grid_png(grid), traversal_gif(grid), f"{info.name}-traversal", "tr-latent")
+    widgets.download_images(partial(grid_png, grid), partial(traversal_gif, grid), f"{info.name}-traversal",
+                            "tr-latent")
     st.caption("KL is each dim's mean KL to the prior over 256 images: dims near 0 are unused and do nothing.")
 
 # -- each FoV along its dim -----------------------------------------------------------------------
@@ -46,7 +49,7 @@ with guard("traverse each FoV"):
                              title="For each FoV: the data with only that FoV changing, then the model's "
                                    "traversal of the FoV's OMES dim")
         st.plotly_chart(fig, key="tr-fov")
-        widgets.download_images(grid_png(grid), traversal_gif(grid[1::2]), f"{info.name}-fov-traversal",
+        widgets.download_images(partial(grid_png, grid), partial(traversal_gif, grid[1::2]), f"{info.name}-fov-traversal",
                            "tr-fov")
         st.caption("The dim of each FoV comes from the OMES explorer's association (argmax of OS).")
 
@@ -72,7 +75,7 @@ with guard("reconstruct images"):
     grid = stack_rows(rows)
     fig = viz.image_grid(tile(grid), grid.shape[0], n, row_labels, None, title="Originals and reconstructions")
     st.plotly_chart(fig, key="tr-recon")
-    widgets.download_images(grid_png(grid), None, f"{info.name}-reconstructions", "tr-recon")
+    widgets.download_images(partial(grid_png, grid), None, f"{info.name}-reconstructions", "tr-recon")
 
 # -- your image -------------------------------------------------------------------------------------
 st.subheader("Your image")
@@ -93,4 +96,4 @@ with guard("encode the uploaded image"):
             fig = viz.image_grid(tile(grid), grid.shape[0], steps, [f"dim {d}" for d in range(grid.shape[0])],
                                  value_labels, title="Traversal of your image's code")
             st.plotly_chart(fig, key="tr-up-trav")
-        widgets.download_images(grid_png(grid), traversal_gif(grid), "your-image-traversal", "tr-up")
+        widgets.download_images(partial(grid_png, grid), partial(traversal_gif, grid), "your-image-traversal", "tr-up")

@@ -41,28 +41,30 @@ def _row():
 
 
 def download_figure(fig, name: str, key: str, data=None) -> None:
-    """PNG (rendered on click) and JSON buttons for a figure; ``data`` (a DataFrame) adds CSV."""
+    """PNG (rendered on click) and JSON buttons for a figure; ``data`` (a DataFrame) adds CSV.
+    Every file is made when its button is clicked, never on a rerun."""
     with _row():
         if viz.png_export_available():
             download("PNG", _png_or_html(fig), f"{name}.png", "image/png", f"{key}-png")
         else:
-            download("HTML", viz.figure_html(fig), f"{name}.html", "text/html", f"{key}-html",
+            download("HTML", lambda: viz.figure_html(fig), f"{name}.html", "text/html", f"{key}-html",
                      help="PNG export needs Chromium on the server; this is the interactive figure.")
-        download("JSON", fig.to_json, f"{name}.json", "application/json", f"{key}-json")
+        download("JSON", lambda: viz.for_export(fig).to_json(), f"{name}.json", "application/json", f"{key}-json")
         if data is not None:
-            download("CSV", data.to_csv(index=True).encode(), f"{name}.csv", "text/csv", f"{key}-csv")
+            download("CSV", lambda: data.to_csv(index=True).encode(), f"{name}.csv", "text/csv", f"{key}-csv")
 
 
 def download_table(df, name: str, key: str, index: bool = False) -> None:
     """CSV and JSON (one record per row) buttons for a table."""
     with _row():
-        download("CSV", df.to_csv(index=index).encode(), f"{name}.csv", "text/csv", f"{key}-csv")
-        download("JSON", df.to_json(orient="records", indent=2).encode(), f"{name}.json", "application/json",
-                 f"{key}-json")
+        download("CSV", lambda: df.to_csv(index=index).encode(), f"{name}.csv", "text/csv", f"{key}-csv")
+        download("JSON", lambda: df.to_json(orient="records", indent=2).encode(), f"{name}.json",
+                 "application/json", f"{key}-json")
 
 
-def download_images(png: bytes | None, gif: bytes | None, name: str, key: str) -> None:
-    """PNG and GIF buttons for an image grid (each left out when None)."""
+def download_images(png, gif, name: str, key: str) -> None:
+    """PNG and GIF buttons for an image grid (each left out when None). Each is bytes or, better, a
+    function making them: encoding a GIF on every rerun was a visible share of a page's time."""
     with _row():
         if png is not None:
             download("PNG", png, f"{name}.png", "image/png", f"{key}-png")

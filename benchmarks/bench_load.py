@@ -5,8 +5,8 @@
 
 Loopback only, bounded (every wait has a timeout, each level a wall-clock cap) and stops by
 itself. For each N: a fresh ``streamlit run app.py`` on the runs in ``--root`` (default: the
-shipped ``checkpoints/``), one headless Chromium with N contexts (separate sessions). Every
-session, all at once: home -> OMES explorer -> ``--alpha-moves`` presses of the alpha slider
+shipped ``checkpoints/``), one headless Chromium with N contexts (separate sessions), after one
+untimed session has visited every page (``--cold`` skips it). Every timed session, all at once: home -> OMES explorer -> ``--alpha-moves`` presses of the alpha slider
 (round trip: key press to the OMES metric showing a new value) -> traversals (with one image
 upload) -> transfer -> models. ``--with-training`` runs a one-thread training job beside the
 server throughout (in a temporary folder).
@@ -153,13 +153,15 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else (values[0] if values else float("nan"))
 
 
-async def level(url: str, n: int, moves: int, timeout_s: float, cap_s: float) -> dict:
+async def level(url: str, n: int, moves: int, timeout_s: float, cap_s: float, warm: bool) -> dict:
     from playwright.async_api import async_playwright
 
     image = test_image()
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
+            if warm:  # one session visits every page first (untimed): the numbers are "once warm"
+                await asyncio.wait_for(session(browser, url, 1, image, 3 * timeout_s), cap_s)
             t0 = time.perf_counter()
             runs = await asyncio.wait_for(
                 asyncio.gather(*(session(browser, url, moves, image, timeout_s) for _ in range(n))), cap_s)
@@ -187,6 +189,20 @@ def training_job(folder: Path) -> subprocess.Popen:
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
 
 
+def profiler(pid: int | None, n: int, label: str) -> subprocess.Popen | None:
+    """py-spy sampling the server (all threads, native frames off) into a folded-stacks file."""
+    import shutil
+
+    exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if pid is None or not Path(exe).exists():
+        print("--profile needs py-spy (pip install py-spy); not profiling")
+        return None
+    out = REPO / "benchmarks" / "results" / f"load{'-' + label if label else ''}-{n}.folded"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen([exe, "record", "-p", str(pid), "-r", "50", "-f", "raw", "-o", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, nargs="+", default=[1, 4, 8])
@@ -195,7 +211,11 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds any one wait may take")
     ap.add_argument("--cap", type=float, default=600.0, help="seconds one level may take in all")
     ap.add_argument("--with-training", action="store_true", help="a one-thread training job beside the server")
+    ap.add_argument("--cold", action="store_true",
+                    help="time the first visits of a fresh server (default: after one untimed warm-up session)")
     ap.add_argument("--label", default="", help="suffix of the JSON file (e.g. before / after)")
+    ap.add_argument("--profile", action="store_true",
+                    help="record the server with py-spy (pip install py-spy) into benchmarks/results/load-N.folded")
     args = ap.parse_args()
     if not os.path.exists(CHROMIUM):
         print(f"benchmark needs {CHROMIUM} (Debian's chromium); skipped")
@@ -208,13 +228,18 @@ def main() -> int:
     try:
         for n in args.sessions:
             with streamlit_server(root) as url:
-                sampler = RssSampler(server_pid(url))
+                pid = server_pid(url)
+                sampler = RssSampler(pid)
                 sampler.start()
+                spy = profiler(pid, n, args.label) if args.profile else None
                 try:
-                    res = asyncio.run(level(url, n, args.alpha_moves, args.timeout, args.cap))
+                    res = asyncio.run(level(url, n, args.alpha_moves, args.timeout, args.cap, not args.cold))
                 except asyncio.TimeoutError:
                     res = {"sessions": n, "errors": [f"level over its cap of {args.cap:.0f} s"]}
                 sampler.stop()
+                if spy is not None:
+                    spy.send_signal(2)  # py-spy writes its file on Ctrl+C
+                    spy.wait(60)
                 res["server_peak_rss_mb"] = sampler.peak_mb
                 results.append(res)
                 print_level(res)
@@ -227,6 +252,7 @@ def main() -> int:
     out.write_text(json.dumps({
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_1m": os.getloadavg()[0]},
         "root": str(root), "with_training": args.with_training, "alpha_moves": args.alpha_moves,
+        "warm": not args.cold,
         "levels": results, "targets": TARGETS}, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
