@@ -147,6 +147,83 @@ def omes_bars(factor_names: Sequence[str], os: Sequence[float | None], mes: Sequ
     return fig
 
 
+HIGHLIGHT_COLOR = "#ff9f1c"
+
+
+def association_cells(matrix: np.ndarray, factor_names: Sequence[str], inactive_dims: Sequence[int] = (),
+                      dims: Sequence[int | None] | None = None, n_pairs: Sequence[int] | None = None,
+                      title: str | None = None, highlight: tuple[int, int] | None = None) -> go.Figure:
+    """``association_heatmap``'s matrix drawn as a scatter of square markers, one per cell, so that
+    a click selects a cell: Streamlit's ``st.plotly_chart(on_select=...)`` returns no selection for
+    ``go.Heatmap``. Same axes, colours, labels, hover texts and red boxes as the heatmap.
+
+    Each point's ``customdata`` is ``[dim, FoV index, hover text]``; trace 0 holds the active cells
+    (coloured by A), trace 1 (when present) the inactive or not computed ones (grey).
+    ``highlight``: (FoV f, dim d) to outline the whole row of dim d (a clicked per-FoV bar).
+    """
+    heat = association_heatmap(matrix, factor_names, inactive_dims, dims, n_pairs, title)
+    main = heat.data[-1]
+    a = np.asarray(matrix, dtype=np.float64)
+    n_dims, k = a.shape
+    rows, names = list(main.y), list(factor_names)
+    dead = {int(d) for d in inactive_dims}
+    height = heat.layout.height
+    size = max(8, int((height - 90) / max(n_dims, 1)) - 6)  # the heatmap's row pitch, less a gap
+    fig = go.Figure(layout=heat.layout)
+    live = [(d, f) for d in range(n_dims) for f in range(k) if d not in dead and np.isfinite(a[d, f])]
+    grey = [(d, f) for d in range(n_dims) for f in range(k) if (d, f) not in set(live)]
+    keep = dict(marker=dict(opacity=1.0))  # a selected cell must not fade the others
+
+    def cells(pairs):
+        return dict(x=[names[f] for _, f in pairs], y=[rows[d] for d, _ in pairs],
+                    customdata=[[d, f, main.customdata[d][f]] for d, f in pairs],
+                    text=[main.text[d][f] for d, f in pairs], mode="markers+text",
+                    hovertemplate="%{customdata[2]}<extra></extra>", selected=keep, unselected=keep,
+                    textposition="middle center", showlegend=False)
+
+    values = [a[d, f] for d, f in live]
+    fig.add_trace(go.Scatter(**cells(live), name="A",
+                             marker=dict(symbol="square", size=size, color=values, cmin=0.0, cmax=1.0,
+                                         colorscale="Viridis", line=dict(width=0),
+                                         colorbar=dict(title=dict(text="A"), thickness=12)),
+                             textfont=dict(size=12, color=["white" if v < 0.6 else "black" for v in values])))
+    if grey:
+        fig.add_trace(go.Scatter(**cells(grey), name="inactive",
+                                 marker=dict(symbol="square", size=size, color="#e6e6e6", line=dict(width=0)),
+                                 textfont=dict(size=12, color="#555555")))
+    if highlight is not None:
+        _, d = highlight
+        fig.add_shape(type="rect", x0=-0.5, x1=k - 0.5, y0=d - 0.5, y1=d + 0.5, layer="above",
+                      line=dict(color=HIGHLIGHT_COLOR, width=3, dash="dot"))
+    fig.update_layout(clickmode="event+select", dragmode=False)
+    fig.update_xaxes(range=[-0.5, k - 0.5], showgrid=False, zeroline=False)
+    fig.update_yaxes(range=[n_dims - 0.5, -0.5], autorange=False, showgrid=False, zeroline=False)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Latent map
+# ---------------------------------------------------------------------------------------------
+def latent_scatter(x: np.ndarray, y: np.ndarray, color: np.ndarray, color_name: str, axis_names: tuple[str, str],
+                   rows: np.ndarray | None = None, title: str | None = None) -> go.Figure:
+    """Encoded samples on two axes, coloured by a FoV's value; box and lasso select points.
+
+    ``rows``: each point's row in the representation (``customdata``), so a selection maps back.
+    """
+    rows = np.arange(len(x)) if rows is None else np.asarray(rows)
+    fig = go.Figure(go.Scatter(
+        x=np.asarray(x, np.float64).round(4), y=np.asarray(y, np.float64).round(4), mode="markers",
+        customdata=rows, name="samples", showlegend=False,
+        marker=dict(size=5, color=np.asarray(color), colorscale="Viridis", opacity=0.8,
+                    colorbar=dict(title=dict(text=color_name), thickness=12)),
+        hovertemplate=f"row %{{customdata}}<br>{color_name} %{{marker.color}}<extra></extra>",
+        unselected=dict(marker=dict(opacity=0.15))))
+    fig.update_xaxes(title=axis_names[0], zeroline=False)
+    fig.update_yaxes(title=axis_names[1], zeroline=False)
+    fig.update_layout(dragmode="lasso")
+    return _layout(fig, title, height=520)
+
+
 # ---------------------------------------------------------------------------------------------
 # Training
 # ---------------------------------------------------------------------------------------------
@@ -239,6 +316,6 @@ def figure_html(fig: go.Figure) -> bytes:
     return for_export(fig).to_html(include_plotlyjs="cdn", full_html=True).encode()
 
 
-__all__ = ["EXPORT_TEMPLATE", "association_heatmap", "before_after_bars", "figure_html", "figure_png", "for_export",
+__all__ = ["EXPORT_TEMPLATE", "HIGHLIGHT_COLOR", "association_cells", "association_heatmap", "latent_scatter", "before_after_bars", "figure_html", "figure_png", "for_export",
            "image_grid", "loss_curve",
            "omes_bars", "png_export_available"]
