@@ -14,7 +14,7 @@ from importlib import import_module
 
 from drviz.errors import DrvizError
 
-STAGES = ("drviz.cli.data", "drviz.cli.train", "drviz.cli.inspection", "drviz.cli.metrics", "drviz.cli.archive", "drviz.cli.study")
+STAGES = ("drviz.cli.data", "drviz.cli.train", "drviz.cli.inspection", "drviz.cli.metrics", "drviz.cli.archive", "drviz.cli.study", "drviz.cli.report")
 
 
 def build_parser() -> argparse.ArgumentParser:
