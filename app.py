@@ -29,6 +29,7 @@ PAGES = [
     st.Page("app_pages/transfer.py", title="Transfer", icon=":material/swap_horiz:"),
     st.Page("app_pages/omes.py", title="OMES explorer", icon=":material/grid_on:"),
     st.Page("app_pages/traversals.py", title="Traversals & reconstructions", icon=":material/animation:"),
+    st.Page("app_pages/latent.py", title="Latent map & interpolation", icon=":material/scatter_plot:"),
     st.Page("app_pages/study.py", title="Study", icon=":material/science:"),
 ]
 

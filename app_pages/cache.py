@@ -83,3 +83,45 @@ def fov_traversals(path: str, version: int, dataset: str, n: int, seed: int, ste
 @st.cache_data(max_entries=8, show_spinner=False)
 def history(path: str, version: int):
     return ckpt.read_history(Path(path))
+
+
+# -- the explorer (issue 17) ------------------------------------------------------------------
+@st.cache_data(max_entries=32, show_spinner="Traversing the dim on the FoV's line ...")
+def dim_on_line(path: str, version: int, dataset: str, fov: int, dim: int, steps: int, limit: float, seed: int):
+    """(2, steps, ...): FoV ``fov``'s line in the data above the model's traversal of ``dim``."""
+    from drviz.explorer import fov_dim_traversal
+
+    return fov_dim_traversal(model(path, version), dataset, fov, dim, steps, limit, seed)
+
+
+@st.cache_data(max_entries=16, show_spinner="Ranking the latent dims ...")
+def ranked_dims(path: str, version: int, dataset: str, n: int, seed: int):
+    """Every dim by KL (highest first), labelled with its OMES FoVs when ``dataset`` has labels."""
+    from drviz.data import get_dataset
+    from drviz.explorer import rank_dims
+
+    kl = inspection.dim_activity(model(path, version), dataset, 256, seed)
+    if not get_dataset(dataset).labelled:
+        return rank_dims(kl)
+    comps, _ = omes(path, version, dataset, n, seed)
+    return rank_dims(kl, comps.dims, comps.factor_names, comps.association.inactive_dims)
+
+
+@st.cache_data(max_entries=16, show_spinner="Projecting the codes ...")
+def latent_map(path: str, version: int, dataset: str, n: int, seed: int, x_axis: str, y_axis: str):
+    """(x, y, rows, factors of those rows, FoV names, PCA explained variance) of the drawn rows."""
+    from drviz.explorer import pca_2d, project, shown_rows
+
+    rep = representation(path, version, dataset, n, seed)
+    x, y = project(rep.mean, x_axis, y_axis)
+    rows = shown_rows(rep.n_samples, seed=seed)
+    return x[rows], y[rows], rows, rep.factors[rows], rep.factor_names, pca_2d(rep.mean).explained
+
+
+@st.cache_data(max_entries=32, show_spinner="Rendering the selected samples ...")
+def selection_strip(path: str, version: int, dataset: str, n: int, seed: int, rows: tuple[int, ...]):
+    """(2, k, ...): the selected rows' images above their reconstructions."""
+    from drviz.explorer import row_images
+
+    rep = representation(path, version, dataset, n, seed)
+    return row_images(model(path, version), dataset, rep.factors[list(rows)], seed)

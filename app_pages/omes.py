@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import cache, state, widgets
+from app_pages import cache, explorer_views, state, widgets
 from app_pages.errors import guard
 from drviz import tables, viz
 from drviz.metrics.registry import FAMILY_TEXT
@@ -17,11 +17,20 @@ st.markdown(
     "**OMES = alpha * OS + (1 - alpha) * MES**, per FoV, then averaged."
 )
 
-c1, c2 = st.columns([3, 1])
-alpha = c1.slider("alpha (1 = only OS, 0 = only MES)", 0.0, 1.0, 0.5, 0.05, key="alpha")
-pooling = c2.radio("Pooling over dims", ["avg", "max"], key="pooling", horizontal=True,
-                   help="avg: weighted average over dims, weight A[d, f] entering twice (the paper's reference "
-                        "and its published numbers). max: the best dim.")
+alpha, pooling = 0.5, "avg"  # set by the sliders in omes_view() below
+
+
+def controls() -> None:
+    """alpha and pooling, drawn inside the fragment so that moving them reruns only the OMES view;
+    their last (or linked) values come back from ``state`` (shareable links, issue 17)."""
+    global alpha, pooling  # the blocks below read them, as when they were drawn at the top of the page
+    state.restore_view()
+    c1, c2 = st.columns([3, 1])
+    alpha = c1.slider("alpha (1 = only OS, 0 = only MES)", 0.0, 1.0, step=0.05, key="alpha")
+    pooling = c2.radio("Pooling over dims", ["avg", "max"], key="pooling", horizontal=True,
+                       help="avg: weighted average over dims, weight A[d, f] entering twice (the paper's reference "
+                            "and its published numbers). max: the best dim.")
+    state.remember_view(alpha, pooling)
 
 
 def every_metric_block(info, key: str) -> None:
@@ -41,10 +50,13 @@ def every_metric_block(info, key: str) -> None:
         widgets.download_table(table, f"{info.name}-every-metric", f"{key}-every-metric")
 
 
-def omes_block(comps, n_values, name: str, key: str, heading: str | None = None, wide: bool = True) -> None:
+def omes_block(comps, n_values, name: str, key: str, heading: str | None = None, wide: bool = True,
+               linked=None) -> None:
     """One representation's view; only ``comps.omes(alpha, pooling)`` depends on the slider.
 
     ``wide``: bars and heatmap side by side (one representation on the page) or stacked (two).
+    ``linked``: (run, dataset) of a run's view: a clicked matrix cell opens its traversal, a clicked
+    bar highlights its FoV's dim (``explorer_views``).
     """
     if heading:
         st.markdown(heading)
@@ -67,16 +79,23 @@ def omes_block(comps, n_values, name: str, key: str, heading: str | None = None,
                                    title="Association matrix A (red box: the FoV's dim)")
     left, right = st.columns(2) if wide else (st.container(), st.container())
     with left:
-        st.plotly_chart(bars, key=f"{key}-bars")
+        picked = st.plotly_chart(bars, key=f"{key}-bars", **({} if linked is None else
+                                                            dict(on_select="rerun", selection_mode="points")))
         widgets.download_figure(bars, f"{name}-omes-bars", f"{key}-bars", data=table)
     with right:
-        st.plotly_chart(heat, key=f"{key}-heat")
+        if linked is None:
+            st.plotly_chart(heat, key=f"{key}-heat")
+        else:
+            heat, cell = explorer_views.linked_matrix(comps, f"{key}-heat", "Association matrix A (red box: the "
+                                                      "FoV's dim; click a cell)", explorer_views.bar_fov(picked, comps))
         widgets.download_figure(heat, f"{name}-association", f"{key}-heat", data=tables.matrix_frame(comps))
         if a.inactive_dims:
             st.caption(f"Grey rows: inactive dims (std < 0.05), left out of the scores: "
                        f"{', '.join(map(str, a.inactive_dims))}.")
         for note in a.notes:
             st.caption(note)
+    if linked is not None:
+        explorer_views.linked_traversal(*linked, comps, key, cell)
     left, right = st.columns(2) if wide else (st.container(), st.container())
     with left:
         st.markdown("**Per FoV**")
@@ -89,56 +108,63 @@ def omes_block(comps, n_values, name: str, key: str, heading: str | None = None,
         widgets.download_table(assoc, f"{name}-fov-to-dim", f"{key}-assoc")
 
 
-tab_runs, tab_presets, tab_upload = st.tabs(["Runs", "Synthetic matrices", "Upload a representation"])
+@explorer_views.fragment
+def omes_view() -> None:
+    """Everything that follows alpha: a slider move reruns this, not the page (nor app.py's sidebar)."""
+    controls()
+    tab_runs, tab_presets, tab_upload = st.tabs(["Runs", "Synthetic matrices", "Upload a representation"])
 
-with tab_runs:
-    with guard("compute OMES for the selected runs"):
-        info = state.active_run()
-        if info is None:
-            state.no_runs_message()
-        else:
-            other = state.compare_run()
-            shown = [info] + ([other] if other is not None else [])
-            cols = st.columns(len(shown)) if len(shown) > 1 else [st.container()]
-            for col, run, key in zip(cols, shown, ("run1", "run2")):
-                with col, guard(f"compute OMES for {run.name}"):
-                    dataset = state.dataset_of(run)
-                    comps, n_values = cache.omes(*cache.key_of(run), dataset, state.eval_n(), state.eval_seed())
-                    omes_block(comps, n_values, f"{run.name}-{dataset}", key, wide=len(shown) == 1,
-                               heading=f"#### {run.name}\n{run.config.method}, beta {run.config.beta:g}, "
-                                       f"encoded on **{dataset}** ({state.eval_n():,} samples)")
-                    every_metric_block(run, key)
-            with st.expander("The metrics OMES is compared with: families, classifiers, properties"):
-                metric_table = tables.metric_table()
-                st.dataframe(metric_table, hide_index=True, width="stretch")
-                widgets.download_table(metric_table, "metric-families", "metric-families")
-            if other is None:
-                st.caption("Pick a second run under *Compare with* in the sidebar to see two runs side by side "
-                           "(e.g. a source model and its transfer, or a weakly-supervised and a beta-VAE model).")
+    with tab_runs:
+        with guard("compute OMES for the selected runs"):
+            info = state.active_run()
+            if info is None:
+                state.no_runs_message()
+            else:
+                other = state.compare_run()
+                shown = [info] + ([other] if other is not None else [])
+                cols = st.columns(len(shown)) if len(shown) > 1 else [st.container()]
+                for col, run, key in zip(cols, shown, ("run1", "run2")):
+                    with col, guard(f"compute OMES for {run.name}"):
+                        dataset = state.dataset_of(run)
+                        comps, n_values = cache.omes(*cache.key_of(run), dataset, state.eval_n(), state.eval_seed())
+                        omes_block(comps, n_values, f"{run.name}-{dataset}", key, wide=len(shown) == 1, linked=(run, dataset),
+                                   heading=f"#### {run.name}\n{run.config.method}, beta {run.config.beta:g}, "
+                                           f"encoded on **{dataset}** ({state.eval_n():,} samples)")
+                        every_metric_block(run, key)
+                with st.expander("The metrics OMES is compared with: families, classifiers, properties"):
+                    metric_table = tables.metric_table()
+                    st.dataframe(metric_table, hide_index=True, width="stretch")
+                    widgets.download_table(metric_table, "metric-families", "metric-families")
+                if other is None:
+                    st.caption("Pick a second run under *Compare with* in the sidebar to see two runs side by side "
+                               "(e.g. a source model and its transfer, or a weakly-supervised and a beta-VAE model).")
 
-with tab_presets:
-    with guard("show the synthetic matrices"):
-        st.markdown("Synthetic association matrices (10 dims x 5 FoVs) show how OMES reads typical cases. "
-                    "Move alpha: MES-heavy scores punish FoVs spread over dims, OS-heavy ones dims shared by FoVs.")
-        kind = st.radio("Matrix", tables.PRESETS, horizontal=True, key="preset_kind",
-                        format_func=lambda k: k.replace("_", "-"))
-        summary = tables.preset_summary({k: cache.preset(k, 10, 5, 0) for k in tables.PRESETS}, alpha, pooling)
-        st.dataframe(summary, hide_index=True)
-        widgets.download_table(summary, "presets-omes", "presets-summary")
-        st.caption(tables.PRESET_TEXT[kind])
-        omes_block(cache.preset(kind, 10, 5, 0), None, f"preset-{kind}", "preset")
+    with tab_presets:
+        with guard("show the synthetic matrices"):
+            st.markdown("Synthetic association matrices (10 dims x 5 FoVs) show how OMES reads typical cases. "
+                        "Move alpha: MES-heavy scores punish FoVs spread over dims, OS-heavy ones dims shared by FoVs.")
+            kind = st.radio("Matrix", tables.PRESETS, horizontal=True, key="preset_kind",
+                            format_func=lambda k: k.replace("_", "-"))
+            summary = tables.preset_summary({k: cache.preset(k, 10, 5, 0) for k in tables.PRESETS}, alpha, pooling)
+            st.dataframe(summary, hide_index=True)
+            widgets.download_table(summary, "presets-omes", "presets-summary")
+            st.caption(tables.PRESET_TEXT[kind])
+            omes_block(cache.preset(kind, 10, 5, 0), None, f"preset-{kind}", "preset")
 
-with tab_upload:
-    with guard("read the uploaded representation"):
-        st.markdown("A representation in the reference format (JacopoDapueto/transfer_disentanglement): "
-                    "`representations.npz` with a `mean` array (N x D) and `classes.csv` with one integer "
-                    "column per FoV, N rows.")
-        u1, u2 = st.columns(2)
-        npz = u1.file_uploader("representations.npz", type=["npz"], key="up_npz")
-        csv = u2.file_uploader("classes.csv", type=["csv"], key="up_csv")
-        if npz is None or csv is None:
-            st.caption("Upload both files to score them.")
-        else:
-            comps, n_values, n, d = cache.uploaded_omes(npz.getvalue(), csv.getvalue(), state.eval_seed())
-            omes_block(comps, n_values, "uploaded", "upload",
-                       heading=f"#### Uploaded representation\n{n:,} samples, {d} dims, {len(n_values)} FoVs")
+    with tab_upload:
+        with guard("read the uploaded representation"):
+            st.markdown("A representation in the reference format (JacopoDapueto/transfer_disentanglement): "
+                        "`representations.npz` with a `mean` array (N x D) and `classes.csv` with one integer "
+                        "column per FoV, N rows.")
+            u1, u2 = st.columns(2)
+            npz = u1.file_uploader("representations.npz", type=["npz"], key="up_npz")
+            csv = u2.file_uploader("classes.csv", type=["csv"], key="up_csv")
+            if npz is None or csv is None:
+                st.caption("Upload both files to score them.")
+            else:
+                comps, n_values, n, d = cache.uploaded_omes(npz.getvalue(), csv.getvalue(), state.eval_seed())
+                omes_block(comps, n_values, "uploaded", "upload",
+                           heading=f"#### Uploaded representation\n{n:,} samples, {d} dims, {len(n_values)} FoVs")
+
+
+omes_view()
