@@ -35,7 +35,7 @@ body { font-family: "Source Sans Pro", "Helvetica Neue", Arial, sans-serif; marg
 h1 { margin-bottom: 0; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 4px; margin-top: 36px; }
 .sub { color: #666; margin-top: 4px; }
 .runs { display: grid; grid-template-columns: repeat(var(--cols), minmax(0, 1fr)); gap: 24px; }
-.row3 { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 8px; }
+.row3 { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 8px; }
 table { border-collapse: collapse; font-size: 14px; margin: 8px 0; }
 td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
 th { background: #f5f5f5; }
@@ -108,7 +108,7 @@ def _run_section(info, dataset: str, n: int, seed: int, figs: _Figures, progress
             res = comps.omes(alpha, POOLING)
             bars.append(figs.div(viz.omes_bars(table["FoV"].tolist(), table["OS"].tolist(), table["MES"].tolist(),
                                                table["OMES"].tolist(), alpha, POOLING, res.score,
-                                               title=f"alpha {alpha:g}: mean OMES "
+                                               title=f"alpha {alpha:g}: OMES "
                                                      + ("n/a" if res.score is None else f"{res.score:.4f}"))))
         parts.append(f"<div class='row3'>{''.join(bars)}</div>")
         parts.append(_table(tables.association_table(comps)))

@@ -157,8 +157,10 @@ def association_cells(matrix: np.ndarray, factor_names: Sequence[str], inactive_
     a click selects a cell: Streamlit's ``st.plotly_chart(on_select=...)`` returns no selection for
     ``go.Heatmap``. Same axes, colours, labels, hover texts and red boxes as the heatmap.
 
-    Each point's ``customdata`` is ``[dim, FoV index, hover text]``; trace 0 holds the active cells
-    (coloured by A), trace 1 (when present) the inactive or not computed ones (grey).
+    Each point's ``customdata`` is ``[dim, FoV index, hover text]``. The active cells (coloured by A)
+    are two traces, dark cells with white values and light ones with black values (a selection
+    would otherwise grey every other cell's value: each trace fixes its own); the inactive or not
+    computed cells (grey) are the last trace, when there are any.
     ``highlight``: (FoV f, dim d) to outline the whole row of dim d (a clicked per-FoV bar).
     """
     heat = association_heatmap(matrix, factor_names, inactive_dims, dims, n_pairs, title)
@@ -172,25 +174,25 @@ def association_cells(matrix: np.ndarray, factor_names: Sequence[str], inactive_
     fig = go.Figure(layout=heat.layout)
     live = [(d, f) for d in range(n_dims) for f in range(k) if d not in dead and np.isfinite(a[d, f])]
     grey = [(d, f) for d in range(n_dims) for f in range(k) if (d, f) not in set(live)]
-    keep = dict(marker=dict(opacity=1.0))  # a selected cell must not fade the others
 
-    def cells(pairs):
+    def cells(pairs, text_color: str):
+        keep = dict(marker=dict(opacity=1.0), textfont=dict(color=text_color))  # a selection fades nothing
         return dict(x=[names[f] for _, f in pairs], y=[rows[d] for d, _ in pairs],
                     customdata=[[d, f, main.customdata[d][f]] for d, f in pairs],
                     text=[main.text[d][f] for d, f in pairs], mode="markers+text",
                     hovertemplate="%{customdata[2]}<extra></extra>", selected=keep, unselected=keep,
-                    textposition="middle center", showlegend=False)
+                    textposition="middle center", showlegend=False, textfont=dict(size=12, color=text_color))
 
-    values = [a[d, f] for d, f in live]
-    fig.add_trace(go.Scatter(**cells(live), name="A",
-                             marker=dict(symbol="square", size=size, color=values, cmin=0.0, cmax=1.0,
-                                         colorscale="Viridis", line=dict(width=0),
-                                         colorbar=dict(title=dict(text="A"), thickness=12)),
-                             textfont=dict(size=12, color=["white" if v < 0.6 else "black" for v in values])))
+    dark = [(d, f) for d, f in live if a[d, f] < 0.6]  # Viridis is dark below about 0.6
+    light = [(d, f) for d, f in live if a[d, f] >= 0.6]
+    for i, (pairs, text_color) in enumerate(((dark, "white"), (light, "black"))):
+        fig.add_trace(go.Scatter(**cells(pairs, text_color), name="A",
+                                 marker=dict(symbol="square", size=size, color=[a[d, f] for d, f in pairs], cmin=0.0,
+                                             cmax=1.0, colorscale="Viridis", line=dict(width=0), showscale=i == 0,
+                                             colorbar=dict(title=dict(text="A"), thickness=12))))
     if grey:
-        fig.add_trace(go.Scatter(**cells(grey), name="inactive",
-                                 marker=dict(symbol="square", size=size, color="#e6e6e6", line=dict(width=0)),
-                                 textfont=dict(size=12, color="#555555")))
+        fig.add_trace(go.Scatter(**cells(grey, "#555555"), name="inactive",
+                                 marker=dict(symbol="square", size=size, color="#e6e6e6", line=dict(width=0))))
     if highlight is not None:
         _, d = highlight
         fig.add_shape(type="rect", x0=-0.5, x1=k - 0.5, y0=d - 0.5, y1=d + 0.5, layer="above",

@@ -132,19 +132,24 @@ def test_n_is_capped_by_the_rows_limit_and_long_values_are_shortened(monkeypatch
 def test_association_cells_keep_the_heatmaps_look_and_carry_their_cell(comps):
     heat = viz.association_heatmap(A, NAMES, [2], comps.dims, (100, 200, 300), title="A")
     cells = viz.association_cells(A, NAMES, [2], comps.dims, (100, 200, 300), title="A")
-    live, grey = cells.data
-    assert live.type == "scatter" and live.marker.symbol == "square"
-    assert (live.marker.cmin, live.marker.cmax, live.marker.colorscale) == (0.0, 1.0, heat.data[-1].colorscale)
+    dark, light, grey = cells.data
+    assert {t.type for t in cells.data} == {"scatter"} and dark.marker.symbol == "square"
+    assert (dark.marker.cmin, dark.marker.cmax, dark.marker.colorscale) == (0.0, 1.0, heat.data[-1].colorscale)
+    assert (light.marker.cmin, light.marker.cmax) == (0.0, 1.0) and dark.marker.showscale and not light.marker.showscale
     # one point per cell: active ones coloured by A, the inactive row grey; customdata = [dim, FoV, hover]
-    assert len(live.x) == 9 and len(grey.x) == 3
-    for (d, f, hover), value, text in zip(live.customdata, live.marker.color, live.text):
-        assert value == A[d, f] and text == f"{A[d, f]:.2f}" and hover == heat.data[-1].customdata[d][f]
+    assert len(dark.x) + len(light.x) == 9 and len(grey.x) == 3
+    for trace, ink in ((dark, "white"), (light, "black")):
+        assert trace.textfont.color == ink and trace.unselected.textfont.color == ink  # a selection greys nothing
+        assert trace.unselected.marker.opacity == 1.0
+        for (d, f, hover), value, text in zip(trace.customdata, trace.marker.color, trace.text):
+            assert value == A[d, f] and text == f"{A[d, f]:.2f}" and hover == heat.data[-1].customdata[d][f]
+            assert (value < 0.6) == (trace is dark)
     assert {tuple(c[:2]) for c in grey.customdata} == {(2, 0), (2, 1), (2, 2)}
     assert list(grey.y) == ["dim 2 (inactive)"] * 3
     # the same axes, boxes and size as the heatmap; a selection fades nothing
     assert cells.layout.shapes == heat.layout.shapes and cells.layout.height == heat.layout.height
     assert list(cells.layout.yaxis.categoryarray) == list(heat.layout.yaxis.categoryarray)
-    assert cells.layout.xaxis.type == "category" and live.unselected.marker.opacity == 1.0
+    assert cells.layout.xaxis.type == "category"
     lit = viz.association_cells(A, NAMES, [2], comps.dims, highlight=(2, 3))
     extra = lit.layout.shapes[-1]
     assert len(lit.layout.shapes) == len(heat.layout.shapes) + 1

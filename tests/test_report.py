@@ -38,7 +38,7 @@ def test_report_of_a_transfer_holds_every_part_inline(root):
         assert f"<h3>{name}</h3>" in text
     assert text.count('class="plotly-graph-div"') == 2 * 4 + 1  # + the before / after bars
     assert text.count("src='data:image/png;base64,") == 2 * 3
-    for alpha in ("alpha 0: mean OMES", "alpha 0.5: mean OMES", "alpha 1: mean OMES"):
+    for alpha in ("alpha 0: OMES", "alpha 0.5: OMES", "alpha 1: OMES"):
         assert alpha in text
     assert "Before and after fine-tuning: fixture-source -> fixture-transfer" in text
     assert "OMES before" in text and " · KL " in text

@@ -1,0 +1,172 @@
+"""The explorer in a real browser (Playwright + Debian's Chromium): a click on an association-matrix
+cell opens that dim's traversal on the FoV's line, a copied link reproduces the OMES view, the
+latent map draws, and the HTML report opens from disk with the network blocked and shows its
+figures and images. Screenshots go to ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from drviz.testing import CHROMIUM, REPO, launch_chromium, make_fixture_runs, streamlit_server, wait_idle
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing: install Debian's chromium "
+                       "(`make browser` or `apt-get install chromium`) to run the real-browser tests"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+expect = sync_api.expect
+
+SHOTS = REPO / "artifacts" / "screenshots"
+ERRORS = "[data-testid=stException], [data-testid=stAlertContentError]"
+N = 600  # rows encoded: small, through the link's n parameter
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = make_fixture_runs(tmp_path_factory.mktemp("browser_explorer_runs"))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with streamlit_server(root, log_path=SHOTS.parent / "streamlit-browser-explorer.log") as url:
+        yield url, root
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = launch_chromium(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1800})
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()
+
+
+def open_page(page, url: str, path: str) -> None:
+    page.goto(f"{url}/{path}")
+    page.get_by_test_id("stSidebar").wait_for(timeout=60_000)
+    page.locator("h1").first.wait_for(timeout=60_000)
+    wait_idle(page)
+
+
+# The screen position of cell (dim d, FoV f) of the clickable association matrix, from plotly.js
+# itself (its axes' data-to-pixel maps), or null until that chart is drawn.
+CELL_XY_JS = """([d, f]) => {
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    const fl = gd._fullLayout;
+    const title = fl && fl.title ? String(fl.title.text).replace(/<[^>]*>/g, '') : '';
+    if (!title.startsWith('Association matrix') || !title.includes('click a cell')) continue;
+    const box = gd.getBoundingClientRect();
+    return {x: box.left + fl._size.l + fl.xaxis.l2p(f), y: box.top + fl._size.t + fl.yaxis.l2p(d)};
+  }
+  return null;
+}"""
+
+LINKED_TITLE_JS = """() => {
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    const t = gd._fullLayout && gd._fullLayout.title ? String(gd._fullLayout.title.text).replace(/<[^>]*>/g, '') : '';
+    if (t.includes(' on the line of ')) return t;
+  }
+  return null;
+}"""
+
+
+def click_cell(page, d: int, f: int) -> None:
+    xy = page.wait_for_function(CELL_XY_JS, arg=[d, f], timeout=60_000).json_value()
+    page.mouse.move(xy["x"], xy["y"])
+    page.mouse.click(xy["x"], xy["y"])
+
+
+def linked_title(page, startswith: str) -> str:
+    handle = page.wait_for_function(f"() => {{ const t = ({LINKED_TITLE_JS})(); "
+                                    f"return t && t.startsWith({startswith!r}) ? t : null; }}", timeout=60_000)
+    return handle.json_value()
+
+
+def test_clicking_a_matrix_cell_opens_its_traversal(server, page):
+    url, _ = server
+    open_page(page, url, f"omes?n={N}")
+    page.wait_for_function(CELL_XY_JS, arg=[0, 0], timeout=60_000)
+    first = page.wait_for_function(LINKED_TITLE_JS, timeout=60_000).json_value()
+    click_cell(page, 7, 4)  # dim 7, posX
+    assert linked_title(page, "dim 7 on the line of posX").startswith("dim 7 on the line of posX")
+    wait_idle(page)
+    page.screenshot(path=str(SHOTS / "explorer_matrix_click_dim7_posX.png"), full_page=True)
+    click_cell(page, 2, 1)  # dim 2, shape
+    assert linked_title(page, "dim 2 on the line of shape").startswith("dim 2 on the line of shape")
+    wait_idle(page)
+    assert not first.startswith("dim 2 on the line of shape")  # the view did change
+    expect(page.get_by_role("combobox", name="Latent dim (traversed by the model)")).to_have_value("dim 2")
+    expect(page.get_by_role("combobox", name="FoV (its line in the data)")).to_have_value("shape")
+    assert page.locator(ERRORS).count() == 0
+    page.screenshot(path=str(SHOTS / "explorer_matrix_click_dim2_shape.png"), full_page=True)
+
+
+def test_a_copied_link_reproduces_the_omes_view(server, page):
+    from drviz.checkpoints import load_run
+    from drviz.evaluation import encode_labelled, omes_components_of
+
+    url, root = server
+    comps = omes_components_of(encode_labelled(load_run(root / "fixture-source", "cpu").model, "color_dsprites", N, 0), 0)
+    open_page(page, url, f"omes?n={N}&alpha=0.2&pooling=max")
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text(f"{comps.score(0.2, 'max'):.4f}", timeout=60_000)
+    expect(page.get_by_role("slider").first).to_have_attribute("aria-valuetext", "0.20")
+    slider = page.get_by_role("slider").first
+    slider.focus()
+    slider.press("ArrowRight")
+    expect(slider).to_have_attribute("aria-valuetext", "0.25", timeout=20_000)
+    page.wait_for_function("() => location.search.includes('alpha=0.25')", timeout=20_000)
+    assert "pooling=max" in page.evaluate("location.search") and "/omes" in page.evaluate("location.pathname")
+    assert page.locator(ERRORS).count() == 0
+
+
+def test_latent_map_page_draws(server, page):
+    url, _ = server
+    open_page(page, url, f"latent?n={N}")
+    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some(gd => "
+                           "(gd._fullData || []).some(t => t.type === 'scatter' && t.x && t.x.length > 100))",
+                           timeout=60_000)
+    wait_idle(page)
+    assert page.locator(ERRORS).count() == 0
+    page.screenshot(path=str(SHOTS / "explorer_latent_map.png"), full_page=True)
+
+
+def test_the_html_report_opens_offline_with_its_figures(server, browser, tmp_path):
+    from drviz.report import write_report
+
+    _, root = server
+    out = write_report(tmp_path / "report.html", "fixture-source", "fixture-transfer", n=N, scores=False, root=root)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1800}, offline=True)
+    asked = []
+
+    def only_the_file(route):
+        asked.append(route.request.url)
+        if route.request.url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            route.abort()
+
+    ctx.route("**/*", only_the_file)
+    page = ctx.new_page()
+    try:
+        page.goto(out.resolve().as_uri())
+        n_divs = out.read_text().count('class="plotly-graph-div"')
+        assert n_divs == 9  # per run: the matrix and bars at three alphas; then the before / after bars
+        page.wait_for_function(f"() => typeof Plotly !== 'undefined' && "
+                               f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {n_divs}",
+                               timeout=60_000)
+        images = page.evaluate("[...document.images].map(i => [i.complete, i.naturalWidth])")
+        assert len(images) >= 6 and all(done and width > 0 for done, width in images)
+        assert page.get_by_text("Before and after fine-tuning").count() == 1
+        assert [u for u in asked if not u.startswith(("file:", "data:"))] == []
+        page.screenshot(path=str(SHOTS / "explorer_report_offline.png"), full_page=True)
+    finally:
+        ctx.close()
