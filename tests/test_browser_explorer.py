@@ -79,6 +79,23 @@ LINKED_TITLE_JS = """() => {
 }"""
 
 
+# The centre of FoV f's OMES bar (the third trace of the per-FoV bars), or null until drawn.
+BAR_XY_JS = """([f]) => {
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    const fl = gd._fullLayout;
+    const title = fl && fl.title ? String(fl.title.text).replace(/<[^>]*>/g, '') : '';
+    if (!title.startsWith('Per-FoV OS, MES and OMES')) continue;
+    const traces = gd.querySelectorAll('.barlayer .trace');
+    if (traces.length < 3) return null;
+    const bar = traces[2].querySelectorAll('.point')[f];
+    if (!bar) return null;
+    const r = bar.getBoundingClientRect();
+    return {x: r.left + r.width / 2, y: r.top + r.height / 2};
+  }
+  return null;
+}"""
+
+
 def click_cell(page, d: int, f: int) -> None:
     xy = page.wait_for_function(CELL_XY_JS, arg=[d, f], timeout=60_000).json_value()
     page.mouse.move(xy["x"], xy["y"])
@@ -108,6 +125,29 @@ def test_clicking_a_matrix_cell_opens_its_traversal(server, page):
     expect(page.get_by_role("combobox", name="FoV (its line in the data)")).to_have_value("shape")
     assert page.locator(ERRORS).count() == 0
     page.screenshot(path=str(SHOTS / "explorer_matrix_click_dim2_shape.png"), full_page=True)
+
+
+def test_clicking_a_bar_outlines_its_dim(server, page):
+    from drviz.checkpoints import load_run
+    from drviz.evaluation import encode_labelled, omes_components_of
+
+    url, root = server
+    comps = omes_components_of(encode_labelled(load_run(root / "fixture-source", "cpu").model, "color_dsprites", N, 0), 0)
+    f = max(range(len(comps.dims)), key=lambda i: comps.omes(0.5, "avg").factors[i].omes or 0)  # the tallest bar
+    open_page(page, url, f"omes?n={N}")
+    xy = page.wait_for_function(BAR_XY_JS, arg=[f], timeout=60_000).json_value()
+    page.mouse.move(xy["x"], xy["y"])
+    page.mouse.click(xy["x"], xy["y"])
+    name, d = comps.factor_names[f], comps.dims[f]
+    expect(page.get_by_text(f"dim {d}, the dim OMES associates with {name}")).to_be_visible(timeout=60_000)
+    wait_idle(page)
+    # the outline is drawn on the matrix: one more shape than the red boxes, on dim d's row
+    shapes = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => gd._fullLayout)
+        .filter(fl => fl.title && String(fl.title.text).includes('click a cell'))
+        .map(fl => fl.shapes.map(s => [s.y0, s.y1, s.line.dash]))[0]""")
+    assert [d - 0.5, d + 0.5, "dot"] in shapes
+    assert page.locator(ERRORS).count() == 0
+    page.screenshot(path=str(SHOTS / "explorer_bar_click_outlines_dim.png"), full_page=True)
 
 
 def test_a_copied_link_reproduces_the_omes_view(server, page):
