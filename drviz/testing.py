@@ -44,10 +44,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(root: Path, log_path: Path | None = None, timeout_s: float = 60.0):
-    """Yield the base URL of a fresh ``streamlit run app.py`` serving the runs under ``root``."""
+def streamlit_server(root: Path, log_path: Path | None = None, timeout_s: float = 60.0, env: dict | None = None):
+    """Yield the base URL of a fresh ``streamlit run app.py`` serving the runs under ``root``
+    (``env``: more environment variables for the server, e.g. ``DRVIZ_APP_FRAGMENTS=0``)."""
     port = free_port()
-    env = dict(os.environ, DRVIZ_CHECKPOINTS=str(root), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env = dict(os.environ, DRVIZ_CHECKPOINTS=str(root), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", **(env or {}))
     log = open(log_path, "w") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
