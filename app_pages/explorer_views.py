@@ -20,6 +20,19 @@ from drviz.inspection import traversal_values
 LINK_STEPS, LINK_LIMIT = 8, 2.0
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _memo(token: str, _build):
+    return _build()
+
+
+def memo_figure(token: str | None, build):
+    """``build()``'s figure, built once per ``token`` (a string naming everything it shows) and
+    shared: an alpha move then rebuilds only the alpha-dependent bars, not the matrix nor the
+    linked traversal (plotly's validation made each 30-50 ms). Charts and downloads only read a
+    figure (``st.plotly_chart`` takes ``to_dict()``, exports copy it), so sharing is safe."""
+    return build() if token is None else _memo(token, build)
+
+
 def fragment(func):
     return func if os.environ.get("DRVIZ_APP_FRAGMENTS", "1") == "0" else st.fragment(func)
 
@@ -43,11 +56,13 @@ def bar_fov(event, comps) -> tuple[int, int] | None:
     return int(f), int(comps.dims[int(f)])
 
 
-def linked_matrix(comps, key: str, title: str, highlight: tuple[int, int] | None):
-    """The association matrix as clickable cells; returns (figure, selection event)."""
+def linked_matrix(comps, key: str, title: str, highlight: tuple[int, int] | None, token: str | None = None):
+    """The association matrix as clickable cells; returns (figure, selection event).
+    ``token``: names the matrix (run, weights, dataset, n, seed) so its figure is built once."""
     a = comps.association
-    fig = viz.association_cells(a.matrix, a.factor_names, a.inactive_dims, comps.dims, a.n_pairs, title=title,
-                                highlight=highlight)
+    fig = memo_figure(None if token is None else f"cells|{token}|{highlight}|{title}",
+                      lambda: viz.association_cells(a.matrix, a.factor_names, a.inactive_dims, comps.dims, a.n_pairs,
+                                                    title=title, highlight=highlight))
     event = st.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points")
     if highlight is not None:
         f, d = highlight
@@ -78,11 +93,16 @@ def linked_traversal(run, dataset: str, comps, key: str, event) -> None:
     dim = c2.selectbox("Latent dim (traversed by the model)", list(range(n_dims)), key=dim_key,
                        format_func=lambda d: f"dim {d}" + (" (inactive)" if d in comps.association.inactive_dims else ""))
     f = names.index(fov)
-    grid = cache.dim_on_line(*cache.key_of(run), dataset, f, int(dim), LINK_STEPS, LINK_LIMIT, state.eval_seed())
-    values = [f"{v:+.1f}" for v in traversal_values(LINK_STEPS, LINK_LIMIT)]
+    run_key = cache.key_of(run)
     value = comps.association.matrix[int(dim), f]
-    fig = viz.image_grid(tile(grid), 2, LINK_STEPS, [f"data: {fov} changes", f"model: dim {dim}"], values,
-                         title=f"dim {dim} on the line of {fov} (A = {value:.2f})", cell_px=56)
+
+    def build():
+        grid = cache.dim_on_line(*run_key, dataset, f, int(dim), LINK_STEPS, LINK_LIMIT, state.eval_seed())
+        values = [f"{v:+.1f}" for v in traversal_values(LINK_STEPS, LINK_LIMIT)]
+        return viz.image_grid(tile(grid), 2, LINK_STEPS, [f"data: {fov} changes", f"model: dim {dim}"], values,
+                              title=f"dim {dim} on the line of {fov} (A = {value:.2f})", cell_px=56)
+
+    fig = memo_figure(f"link|{run_key}|{dataset}|{f}|{dim}|{state.eval_n()}|{state.eval_seed()}", build)
     st.plotly_chart(fig, key=f"{key}-link-grid")
     assoc = comps.dims[f]
     st.caption(f"Top row: images where only {fov} changes. Bottom row: the model's dim {dim} swept over "

@@ -51,12 +51,13 @@ def every_metric_block(info, key: str) -> None:
 
 
 def omes_block(comps, n_values, name: str, key: str, heading: str | None = None, wide: bool = True,
-               linked=None) -> None:
+               linked=None, token: str | None = None) -> None:
     """One representation's view; only ``comps.omes(alpha, pooling)`` depends on the slider.
 
     ``wide``: bars and heatmap side by side (one representation on the page) or stacked (two).
     ``linked``: (run, dataset) of a run's view: a clicked matrix cell opens its traversal, a clicked
-    bar highlights its FoV's dim (``explorer_views``).
+    bar highlights its FoV's dim (``explorer_views``). ``token``: a string naming the matrix (run,
+    weights, dataset, n, seed; or the preset): its figure is then built once, not on every alpha move.
     """
     if heading:
         st.markdown(heading)
@@ -75,8 +76,10 @@ def omes_block(comps, n_values, name: str, key: str, heading: str | None = None,
                          table["OMES"].tolist(), alpha, pooling, res.score, table["note"].tolist(),
                          title="Per-FoV OS, MES and OMES")
     a = comps.association
-    heat = viz.association_heatmap(a.matrix, a.factor_names, a.inactive_dims, comps.dims, a.n_pairs,
-                                   title="Association matrix A (red box: the FoV's dim)")
+    heat = None if linked is not None else explorer_views.memo_figure(  # a run's view draws clickable cells
+        None if token is None else f"heat|{token}",
+        lambda: viz.association_heatmap(a.matrix, a.factor_names, a.inactive_dims, comps.dims, a.n_pairs,
+                                        title="Association matrix A (red box: the FoV's dim)"))
     left, right = st.columns(2) if wide else (st.container(), st.container())
     with left:
         picked = st.plotly_chart(bars, key=f"{key}-bars", **({} if linked is None else
@@ -87,7 +90,8 @@ def omes_block(comps, n_values, name: str, key: str, heading: str | None = None,
             st.plotly_chart(heat, key=f"{key}-heat")
         else:
             heat, cell = explorer_views.linked_matrix(comps, f"{key}-heat", "Association matrix A (red box: the "
-                                                      "FoV's dim; click a cell)", explorer_views.bar_fov(picked, comps))
+                                                      "FoV's dim; click a cell)", explorer_views.bar_fov(picked, comps),
+                                                      token)
         widgets.download_figure(heat, f"{name}-association", f"{key}-heat", data=tables.matrix_frame(comps))
         if a.inactive_dims:
             st.caption(f"Grey rows: inactive dims (std < 0.05), left out of the scores: "
@@ -128,6 +132,7 @@ def omes_view() -> None:
                         dataset = state.dataset_of(run)
                         comps, n_values = cache.omes(*cache.key_of(run), dataset, state.eval_n(), state.eval_seed())
                         omes_block(comps, n_values, f"{run.name}-{dataset}", key, wide=len(shown) == 1, linked=(run, dataset),
+                                   token=f"{cache.key_of(run)}|{dataset}|{state.eval_n()}|{state.eval_seed()}",
                                    heading=f"#### {run.name}\n{run.config.method}, beta {run.config.beta:g}, "
                                            f"encoded on **{dataset}** ({state.eval_n():,} samples)")
                         every_metric_block(run, key)
@@ -149,7 +154,7 @@ def omes_view() -> None:
             st.dataframe(summary, hide_index=True)
             widgets.download_table(summary, "presets-omes", "presets-summary")
             st.caption(tables.PRESET_TEXT[kind])
-            omes_block(cache.preset(kind, 10, 5, 0), None, f"preset-{kind}", "preset")
+            omes_block(cache.preset(kind, 10, 5, 0), None, f"preset-{kind}", "preset", token=f"preset|{kind}")
 
     with tab_upload:
         with guard("read the uploaded representation"):
