@@ -35,7 +35,8 @@ body { font-family: "Source Sans Pro", "Helvetica Neue", Arial, sans-serif; marg
 h1 { margin-bottom: 0; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 4px; margin-top: 36px; }
 .sub { color: #666; margin-top: 4px; }
 .runs { display: grid; grid-template-columns: repeat(var(--cols), minmax(0, 1fr)); gap: 24px; }
-.row3 { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 8px; }
+.row3 { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 8px; }  /* fixed tracks: a chart is sized as it is drawn */
+.row3 > div, .runs > div { min-width: 0; }  /* a drawn chart must not widen its grid track */
 table { border-collapse: collapse; font-size: 14px; margin: 8px 0; }
 td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
 th { background: #f5f5f5; }
