@@ -211,3 +211,18 @@ def test_a_bad_link_falls_back_to_the_defaults_with_one_notice(runs):
     at.run()
     assert not [w for w in at.warning if w.value.startswith("Link: ignored")]  # said once
     assert dict(at.query_params).get("run") == "fixture-source"  # the URL now says what is shown
+
+
+def test_an_unlabelled_dataset_keeps_the_pictures_and_explains_the_rest(runs):
+    """lfw_faces has no FoV labels: no latent map colouring, no FoV rows; traversals (dims ranked
+    by KL only), interpolation and swaps still work."""
+    at = start({"n": str(N), "dataset": "lfw_faces"}, page="app_pages/latent.py")
+    clean(at, "latent, unlabelled")
+    assert any("no factor labels" in i.value for i in at.info)
+    assert titles(at)[-1].startswith("From A to B")
+    at.radio(key="ip_mode").set_value("Swap single dims").run()
+    clean(at, "swaps, unlabelled")
+    at.switch_page("app_pages/traversals.py").run()
+    clean(at, "traversals, unlabelled")
+    labels = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["yaxis"]["ticktext"]
+    assert all(" · no FoV · " in label or " · inactive · " in label for label in labels)
