@@ -237,6 +237,16 @@ def test_findings_state_the_four_claims_with_numbers():
     assert len(tt) == 6 and tt["gbt_full before"].eq(0.4).all() and tt["gbt_full after"].eq(0.6).all()
 
 
+def test_the_agreement_matrix_includes_the_other_metrics_a_study_computed():
+    table = _table()
+    table["sap"] = table["omes"] / 10
+    table["factorvae"] = 1 - table["omes"]
+    table["infom"] = np.nan  # not computed: left out
+    ag = findings(table).agreement
+    assert list(ag.metrics) == ["OMES", "OS", "MES", "DCI D", "MIG", "SAP", "FactorVAE"]
+    assert ag.rho.loc["OMES", "SAP"] == pytest.approx(1.0) and ag.rho.loc["OMES", "FactorVAE"] == pytest.approx(-1.0)
+
+
 def test_findings_say_plainly_when_a_claim_fails_or_cannot_be_measured():
     df = _table()
     df.loc[(df.method == "ada_gvae") & (df.seed == 0) & (df.role == "source"), "omes"] = 0.1

@@ -33,8 +33,12 @@ RESULTS, FOV_RESULTS = "results.csv", "results_fov.csv"
 WEAK = ("ada_gvae", "gvae_labels")
 # results.csv column -> the label drviz.metrics.agreement / the registry uses
 AGREEMENT_LABELS = {"omes": "OMES", "os": "OS", "mes": "MES", "dci": "DCI D", "mig": "MIG",
+                    "sap": "SAP", "modularity": "Modularity", "explicitness": "Explicitness", "infom": "InfoM",
+                    "infoe": "InfoE", "infoc": "InfoC", "betavae": "BetaVAE", "factorvae": "FactorVAE",
                     "elbo": "ELBO", "recon": "recon loss", "gbt_full": "GBT accuracy", "mlp_full": "MLP accuracy"}
 PAPER_METRICS = ("OMES", "OS", "MES", "DCI D", "MIG")
+# The other metrics (issue 14) join the agreement matrix when the study computed them.
+OTHER_METRICS = ("SAP", "Modularity", "Explicitness", "InfoM", "InfoE", "InfoC", "BetaVAE", "FactorVAE")
 
 
 def _csv_bytes(df: pd.DataFrame) -> bytes:
@@ -213,7 +217,7 @@ def findings(df: pd.DataFrame, fov: pd.DataFrame | None = None, min_rho: float =
     # 4
     frame = own.rename(columns=AGREEMENT_LABELS)
     agreement = None
-    present = [m for m in PAPER_METRICS if m in frame]
+    present = [m for m in PAPER_METRICS + OTHER_METRICS if m in frame and frame[m].notna().any()]
     if len(own) >= 3 and present:
         agreement = metric_agreement(frame, metrics=present)
         ag = agreement.rho
