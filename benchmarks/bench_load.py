@@ -135,7 +135,7 @@ async def session(browser, url: str, moves: int, image: bytes, timeout_s: float)
                         await idle(page, timeout_s)
                 if name == "traversals":
                     t0 = time.perf_counter()
-                    await page.locator("input[type=file]").first.set_input_files(
+                    await page.locator("input[type=file]").first.set_input_files(timeout=timeout_s * 1000, files=
                         {"name": "me.png", "mimeType": "image/png", "buffer": image})
                     await asyncio.sleep(0.3)
                     await idle(page, timeout_s)
