@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from drviz.cli import main
@@ -54,7 +55,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     assert "no images in" in capsys.readouterr().err
     assert main(["datasets", "show", "dsprites", "--out", str(tmp_path / "x.jpg")]) == 2
     assert "output file must end in .png" in capsys.readouterr().err
-    assert main(["datasets", "show", "dsprites", "--out", str(tmp_path / "x.png"), "--steps", "1"]) == 2
+    with pytest.raises(SystemExit) as done:  # out of range: argparse's one-line usage error, exit 2
+        main(["datasets", "show", "dsprites", "--out", str(tmp_path / "x.png"), "--steps", "1"])
+    assert done.value.code == 2 and "argument --steps: 1 is out of range" in capsys.readouterr().err
 
 
 def test_module_entry_point_exit_code(tmp_path):
