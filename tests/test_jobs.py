@@ -33,10 +33,12 @@ def test_jobs_over_the_cap_queue_and_a_killed_job_says_so(tmp_path, monkeypatch)
     long = RunConfig(dataset="dsprites", steps=100_000, batch_size=8, checkpoint_every=5)
     short = RunConfig(dataset="dsprites", steps=4, batch_size=8, checkpoint_every=2)
     a = jobs.start_job(long, "long", root=tmp_path)
+    # a holds the one slot once it trains (its first checkpoint written); b and c then wait in the queue
+    wait_until(lambda: jobs.job_status(a).state == "running" and (a / "model.pt").exists(), timeout=180)
     b = jobs.start_job(short, "short", root=tmp_path)
     c = jobs.start_job(short, "cancelled-in-queue", root=tmp_path)
-    wait_until(lambda: jobs.job_status(a).state == "running" and jobs.job_status(a).step > 0)
-    assert jobs.job_status(b).state == "queued" and jobs.job_status(c).state == "queued"
+    wait_until(lambda: jobs.job_status(b).state == "queued" and jobs.job_status(c).state == "queued", timeout=120)
+    assert jobs.job_status(a).state == "running"
     assert {s.run for s in jobs.active_jobs(tmp_path)} == {"long", "short", "cancelled-in-queue"}
 
     jobs.cancel_job(c)  # leaves the queue without training
