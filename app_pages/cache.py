@@ -56,8 +56,9 @@ def preset(kind: str, n_dims: int, n_factors: int, seed: int):
 
 
 @st.cache_data(max_entries=8, show_spinner="Training the GBT classifiers for accuracy and DCI (CPU: up to a minute) ...")
-def scores(path: str, version: int, dataset: str, n: int, seed: int):
-    return evaluation.quick_scores(representation(path, version, dataset, n, seed), seed)
+def scores(path: str, version: int, dataset: str, n: int, seed: int) -> dict:
+    """Quick scores (``evaluation.quick_scores_json``), kept in the result store once computed."""
+    return evaluation.quick_scores_json(path, dataset, n, seed, lambda: representation(path, version, dataset, n, seed))
 
 
 @st.cache_data(max_entries=16, show_spinner="Reconstructing ...")

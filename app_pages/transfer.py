@@ -10,13 +10,13 @@ import streamlit as st
 from app_pages import cache, jobs_panel, state, widgets
 from app_pages.errors import guard
 from drviz import checkpoints as ckpt
-from drviz import jobs, viz
+from drviz import evaluation, jobs, viz
 from drviz.catalog import run_status, source_moved_on, transfer_map
 from drviz.config import METHODS, PRECISIONS
 from drviz.data import available_datasets, get_dataset
 from drviz.imaging import tile
 from drviz.inspection import grid_png, stack_rows
-from drviz.tables import transfer_tables
+from drviz.tables import transfer_notes, transfer_tables
 from drviz.training import transfer_config
 
 st.title("Transfer")
@@ -103,18 +103,26 @@ with guard("score the representations before and after"):
     if not get_dataset(target).labelled:
         st.info(f"{target} has no factor labels, so only reconstructions can be compared.")
         st.stop()
-    job = (str(src.path), str(tr.path), target, state.eval_n(), seed)
-    asked = st.session_state.setdefault("_scored", set())
-    if job not in asked:
-        st.caption("Accuracy and DCI train gradient-boosted classifiers per FoV: on CPU this takes up to a minute "
-                   "for both models; the result is cached.")
-        if st.button("Compute before/after scores", type="primary", key="ba-compute", icon=":material/calculate:"):
-            asked.add(job)
-            st.rerun()
-        st.stop()
-    s_before = cache.scores(*cache.key_of(src), target, state.eval_n(), seed)
-    s_after = cache.scores(*cache.key_of(tr), target, state.eval_n(), seed)
+    found = evaluation.stored_before_after(src.path, tr.path, target, state.eval_n(), seed)
+    if found is None:
+        job = (str(src.path), str(tr.path), target, state.eval_n(), seed)
+        asked = st.session_state.setdefault("_scored", set())
+        if job not in asked:
+            st.caption("Accuracy and DCI train gradient-boosted classifiers per FoV: on CPU this takes up to a "
+                       "minute for both models, once: the scores are stored for every later visit. "
+                       f"`python -m drviz evaluate {src.name} --dataset {target}` and `... evaluate {tr.name}` "
+                       "store the reference's settings instead.")
+            if st.button("Compute before/after scores", type="primary", key="ba-compute", icon=":material/calculate:"):
+                asked.add(job)
+                st.rerun()
+            st.stop()
+        s_before = cache.scores(*cache.key_of(src), target, state.eval_n(), seed)
+        s_after = cache.scores(*cache.key_of(tr), target, state.eval_n(), seed)
+        origin = evaluation.stored_before_after(src.path, tr.path, target, state.eval_n(), seed)[2]
+    else:
+        s_before, s_after, origin = found
     per_fov, summary = transfer_tables(s_before, s_after, 0.5, "avg")
+    st.caption(f"Scores {origin}.")
     left, right = st.columns(2)
     with left:
         st.markdown("**Summary** (OMES at alpha 0.5, avg pooling)")
@@ -140,7 +148,7 @@ with guard("score the representations before and after"):
         widgets.download_figure(fig, f"{tr.name}-acc-pruned", "ba-acc-pruned")
     st.markdown("**Per FoV**")
     st.dataframe(per_fov, hide_index=True, width="stretch")
-    notes = dict.fromkeys(n for s in (s_before, s_after) for n in (*s.dci.notes, *s.downstream.notes))
+    notes = transfer_notes(s_before, s_after)
     if notes:  # e.g. a test class never seen in training: its accuracy is not comparable
         st.caption(" ".join(notes))
     widgets.download_table(per_fov, f"{tr.name}-per-fov", "ba-per-fov")

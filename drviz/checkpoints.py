@@ -372,10 +372,29 @@ def metrics_file(run_path: Path, dataset: str | None = None) -> Path:
 
 
 def save_metrics(run_path: Path, data: dict, dataset: str | None = None) -> Path:
-    """Write ``data`` to :func:`metrics_file` atomically; returns the path."""
+    """Write ``data`` to :func:`metrics_file` atomically, stamped with the step of the weights it
+    scores (``"step"``, from ``state.json``) so that readers can tell stale scores; returns the path."""
     path = metrics_file(run_path, dataset)
-    atomic_write_json(path, data)
+    state = _read_json(Path(run_path) / "state.json", "state.json") if (Path(run_path) / "state.json").exists() else {}
+    atomic_write_json(path, {**data, "step": int(state.get("step", 0))})
     return path
+
+
+def read_metrics(run_path: Path, dataset: str | None = None) -> dict | None:
+    """The run's stored scores on ``dataset`` (its own by default), or None when there are none,
+    they are unreadable, or they score older weights than the run's current ones (their
+    ``"step"`` stamp differs from ``state.json``'s; files from before the stamp are trusted)."""
+    try:
+        path = metrics_file(run_path, dataset)
+        if not path.exists():
+            return None
+        data = _read_json(path, path.name)
+        state = _read_json(Path(run_path) / "state.json", "state.json") if (Path(run_path) / "state.json").exists() else {}
+    except DrvizError:
+        return None
+    if not isinstance(data, dict) or ("step" in data and data["step"] != state.get("step", data["step"])):
+        return None
+    return data
 
 
 def unique_run_path(root: Path, name: str) -> Path:

@@ -416,8 +416,52 @@ def quick_scores(rep: Representation, seed: int = 0, max_train: int = 1000, max_
     return dataclasses.replace(res, representation=None)
 
 
+QUICK_TRAIN, QUICK_TEST = 1000, 500  # quick_scores' split caps
+
+
+def quick_scores_json(run_path, dataset: str, n: int, seed: int,
+                      representation: Callable[[], Representation]) -> dict:
+    """``quick_scores(representation(), seed).to_json()`` of (run, dataset, n, seed), computed once
+    and kept in the result store (``drviz.store``): every session, restart and report reuses it."""
+    from drviz import store
+
+    key = store.Key.of(run_path, "scores", dataset, n, seed, kind="quick", n_train=QUICK_TRAIN, n_test=QUICK_TEST)
+    return store.cached_json(key, lambda: quick_scores(representation(), seed, QUICK_TRAIN, QUICK_TEST).to_json())
+
+
+def stored_before_after(source, transfer, target: str, n: int, seed: int) -> tuple[dict, dict, str] | None:
+    """A transfer's before / after scores on ``target`` if they were computed already, else None.
+
+    Returns (source's scores, transfer's scores, where they come from: one line), both in
+    ``EvaluationResult.to_json`` form, from the first place that holds both with equal settings:
+
+    1. the runs' metrics files (``python -m drviz evaluate SOURCE --dataset TARGET`` and
+       ``... evaluate TRANSFER``, or a study): the reference's classifier settings at their own n;
+    2. the result store's ``quick_scores_json`` at (n, seed), as the app and reports compute them.
+    """
+    from drviz import store
+    from drviz.checkpoints import read_metrics
+
+    b, a = read_metrics(source, target), read_metrics(transfer, target)
+    if b is not None and a is not None and all(b.get(k) == a.get(k) for k in ("n", "seed", "split")) \
+            and "omes" in b and "omes" in a:
+        split = b.get("split") or {}
+        return b, a, (f"from `drviz evaluate`: {b.get('n', 0):,} samples, seed {b.get('seed')}, classifiers on "
+                      f"{split.get('n_train', '?')} / {split.get('n_test', '?')} train / test rows")
+    try:
+        keys = [store.Key.of(run, "scores", target, n, seed, kind="quick", n_train=QUICK_TRAIN, n_test=QUICK_TEST)
+                for run in (source, transfer)]
+    except DrvizError:
+        return None
+    b, a = (store.get_json(k) for k in keys)
+    if b is None or a is None:
+        return None
+    return b, a, (f"computed in the app: {n:,} samples, seed {seed}, GBT on {QUICK_TRAIN} / {QUICK_TEST} "
+                  "train / test rows")
+
+
 __all__ = [
     "DEFAULT_N", "HEADLINES", "INTERACTIVE_N", "EvaluationResult", "encode_labelled", "evaluate", "headline_scores",
     "default_pool", "intervention_scores", "intervention_source", "omes_components_of", "omes_of", "quick_scores",
-    "score_representation",
+    "quick_scores_json", "score_representation", "stored_before_after",
 ]

@@ -157,7 +157,7 @@ def _before_after(before, after, comps_before, comps_after, dataset: str, n: int
                   figs: _Figures, progress) -> str:
     from drviz import store, tables, viz
     from drviz.checkpoints import load_run
-    from drviz.evaluation import encode_labelled, quick_scores
+    from drviz.evaluation import encode_labelled, quick_scores_json, stored_before_after
 
     parts = [f"<h2>Before and after fine-tuning: {html.escape(before.name)} -> {html.escape(after.name)} "
              f"on {html.escape(dataset)}</h2>"]
@@ -171,14 +171,17 @@ def _before_after(before, after, comps_before, comps_after, dataset: str, n: int
                                                 title="Per-FoV OMES (alpha 0.5), before and after", y_title="OMES")))
     parts.append(_table(per_fov))
     if scores:
-        progress("GBT accuracies, DCI and MIG before and after (up to a minute on a CPU)")
-        results = []
-        for info in (before, after):
-            model = load_run(info.path, "cpu").model
-            rep = store.cached_representation(info.path, dataset, n, seed,
-                                              lambda m=model: encode_labelled(m, dataset, n, seed))
-            results.append(quick_scores(rep, seed))
-        fov_table, summary = tables.transfer_tables(results[0], results[1], 0.5, POOLING)
+        found = stored_before_after(before.path, after.path, dataset, n, seed)
+        if found is None:
+            progress("GBT accuracies, DCI and MIG before and after (up to a minute on a CPU)")
+            results = []
+            for info in (before, after):
+                model = load_run(info.path, "cpu").model
+                results.append(quick_scores_json(info.path, dataset, n, seed, lambda m=model, i=info: (
+                    store.cached_representation(i.path, dataset, n, seed, lambda: encode_labelled(m, dataset, n, seed)))))
+            found = (*results, stored_before_after(before.path, after.path, dataset, n, seed)[2])
+        fov_table, summary = tables.transfer_tables(found[0], found[1], 0.5, POOLING)
+        parts.append(f"<p class='note'>Scores {html.escape(found[2])}.</p>")
         parts.append("<h4>Summary (OMES at alpha 0.5, avg pooling)</h4>" + _table(summary))
         parts.append("<h4>Per FoV: GBT accuracy on the full and the pruned representation</h4>" + _table(fov_table))
     else:

@@ -1,6 +1,6 @@
 """Scores as tables: per-FoV OMES, the FoV -> dim association, the teaching presets, before/after a transfer.
 
-Each function turns typed results (``OMESComponents``, ``EvaluationResult``) into the
+Each function turns results (``OMESComponents``, ``EvaluationResult.to_json``) into the
 ``pandas.DataFrame`` the app shows and offers as CSV, with values rounded to 4 decimals. Only
 recombinations happen here: ``fov_table`` at a new alpha reuses the cached components, which is all
 the alpha slider triggers.
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from drviz.evaluation import EvaluationResult, headline_scores
+from drviz.evaluation import headline_scores
 from drviz.metrics.registry import FAMILIES, PROPERTIES, REGISTRY, properties_of
 from drviz.metrics.omes import OMESComponents, components_from_matrix
 from drviz.metrics.synthetic import SYNTHETIC_KINDS, synthetic_association_matrix
@@ -181,46 +181,56 @@ def run_scores_table(metrics: dict | None) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # Before / after a transfer
 # ---------------------------------------------------------------------------------------------
-def transfer_tables(before: EvaluationResult, after: EvaluationResult, alpha: float = 0.5,
+def transfer_tables(before: dict, after: dict, alpha: float = 0.5,
                     pooling: str = "avg") -> tuple[pd.DataFrame, pd.DataFrame]:
     """The before/after view: (per-FoV table, summary table).
 
-    Per FoV: GBT accuracy on the full and the pruned representation, OS, MES, OMES, before and
-    after fine-tuning. Summary: averaged OS, MES, OMES, DCI (D, C, I) and MIG, before and after.
+    ``before`` and ``after`` are scores in ``EvaluationResult.to_json`` form (a run's
+    metrics.json, ``evaluation.quick_scores_json``). Per FoV: GBT accuracy on the full and the
+    pruned representation, OS, MES, OMES (``alpha * OS + (1 - alpha) * MES``: OS and MES do not
+    depend on alpha), before and after fine-tuning. Summary: averaged OS, MES, OMES (over
+    measurable FoVs), DCI (D, C, I) and MIG, before and after.
     """
-    ob, oa = before.omes.omes(alpha, pooling), after.omes.omes(alpha, pooling)
-    acc_b = {f.name: f for f in before.downstream.factors}
-    acc_a = {f.name: f for f in after.downstream.factors}
+    def per_factor(res: dict) -> dict[str, dict]:
+        out = {}
+        for name, f in res["omes"][pooling]["per_factor"].items():
+            ok = f.get("measurable", True) and f.get("os") is not None and f.get("mes") is not None
+            out[name] = {**f, "omes": alpha * f["os"] + (1 - alpha) * f["mes"] if ok else None}
+        return out
+
+    ob, oa = per_factor(before), per_factor(after)
+    acc_b, acc_a = (r.get("downstream", {}).get("per_factor", {}) for r in (before, after))
     rows = []
-    for fb, fa in zip(ob.factors, oa.factors):
-        b, a = acc_b.get(fb.name), acc_a.get(fb.name)
+    for name, fb in ob.items():
+        fa, b, a = oa.get(name, {}), acc_b.get(name, {}), acc_a.get(name, {})
         rows.append({
-            "FoV": fb.name,
-            "acc full before": rounded(getattr(b, "gbt_full", None)),
-            "acc full after": rounded(getattr(a, "gbt_full", None)),
-            "acc pruned before": rounded(getattr(b, "gbt_pruned", None)),
-            "acc pruned after": rounded(getattr(a, "gbt_pruned", None)),
-            "dim before": fb.dim, "dim after": fa.dim,
-            "OS before": rounded(fb.os), "OS after": rounded(fa.os),
-            "MES before": rounded(fb.mes), "MES after": rounded(fa.mes),
-            "OMES before": rounded(fb.omes), "OMES after": rounded(fa.omes),
+            "FoV": name,
+            "acc full before": rounded(b.get("gbt_full")), "acc full after": rounded(a.get("gbt_full")),
+            "acc pruned before": rounded(b.get("gbt_pruned")), "acc pruned after": rounded(a.get("gbt_pruned")),
+            "dim before": fb.get("dim"), "dim after": fa.get("dim"),
+            "OS before": rounded(fb.get("os")), "OS after": rounded(fa.get("os")),
+            "MES before": rounded(fb.get("mes")), "MES after": rounded(fa.get("mes")),
+            "OMES before": rounded(fb.get("omes")), "OMES after": rounded(fa.get("omes")),
         })
 
-    def mean_of(res, attr):
-        vals = [getattr(f, attr) for f in res.factors if getattr(f, attr) is not None]
+    def mean_of(table: dict, field: str) -> float | None:
+        vals = [f[field] for f in table.values() if f.get("omes") is not None]
         return rounded(np.mean(vals)) if vals else None
+
+    def at(res: dict, section: str, field: str) -> float | None:
+        return rounded((res.get(section) or {}).get(field))
 
     summary = []
     for label, fn in (
-        ("OS", lambda s, r: mean_of(r, "os")),
-        ("MES", lambda s, r: mean_of(r, "mes")),
-        (f"OMES (alpha {alpha:g}, {pooling})", lambda s, r: r.score),
-        ("DCI disentanglement", lambda s, r: rounded(s.dci.disentanglement)),
-        ("DCI completeness", lambda s, r: rounded(s.dci.completeness)),
-        ("DCI informativeness", lambda s, r: rounded(s.dci.informativeness_test)),
-        ("MIG", lambda s, r: rounded(s.mig.mig)),
-        ("GBT accuracy, full", lambda s, r: rounded(s.downstream.mean("gbt_full"))),
-        ("GBT accuracy, pruned", lambda s, r: rounded(s.downstream.mean("gbt_pruned"))),
+        ("OS", lambda r, t: mean_of(t, "os")),
+        ("MES", lambda r, t: mean_of(t, "mes")),
+        (f"OMES (alpha {alpha:g}, {pooling})", lambda r, t: mean_of(t, "omes")),
+        ("DCI disentanglement", lambda r, t: at(r, "dci", "disentanglement")),
+        ("DCI completeness", lambda r, t: at(r, "dci", "completeness")),
+        ("DCI informativeness", lambda r, t: at(r, "dci", "informativeness_test")),
+        ("MIG", lambda r, t: at(r, "mig", "mig")),
+        ("GBT accuracy, full", lambda r, t: rounded(r.get("downstream", {}).get("mean", {}).get("gbt_full"))),
+        ("GBT accuracy, pruned", lambda r, t: rounded(r.get("downstream", {}).get("mean", {}).get("gbt_pruned"))),
     ):
         vb, va = fn(before, ob), fn(after, oa)
         summary.append({"metric": label, "before": vb, "after": va,
@@ -228,8 +238,14 @@ def transfer_tables(before: EvaluationResult, after: EvaluationResult, alpha: fl
     return pd.DataFrame(rows), pd.DataFrame(summary)
 
 
+def transfer_notes(before: dict, after: dict) -> list[str]:
+    """The classifiers' notes of both sides (e.g. a test class never seen in training), once each."""
+    return list(dict.fromkeys(n for r in (before, after) for sec in ("dci", "downstream")
+                              for n in (r.get(sec) or {}).get("notes", [])))
+
+
 __all__ = [
     "CAP_BELOW", "PRESETS", "PRESET_TEXT", "association_table", "ceiling", "fov_flags", "fov_notes", "fov_table",
     "matrix_frame", "metric_table", "preset_components", "preset_summary", "rounded", "run_scores_table",
-    "transfer_tables",
+    "transfer_notes", "transfer_tables",
 ]

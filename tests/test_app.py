@@ -212,6 +212,14 @@ def test_transfer_before_after_scores(runs):
     assert {"OS", "MES", "DCI disentanglement", "MIG", "GBT accuracy, pruned"} <= set(summary["metric"])
     per_fov = next(df.value for df in at.dataframe if "acc pruned after" in df.value.columns)
     assert list(per_fov["FoV"]) == ["object", "rotation", "scale", "posX", "posY", "background"]
+    # another session (a collaborator, a restart) finds the stored scores: no button, no wait
+    again = start(n=500)
+    again.switch_page("app_pages/transfer.py").run()
+    assert_clean(again, "transfer, stored scores")
+    assert not [b for b in again.button if b.key == "ba-compute"]
+    assert any("computed in the app" in c.value for c in again.caption)
+    stored = next(df.value for df in again.dataframe if "metric" in df.value.columns)
+    assert stored.equals(summary)
 
 
 @pytest.mark.slow

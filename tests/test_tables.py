@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from drviz import tables
-from drviz.evaluation import EvaluationResult
-from drviz.metrics.downstream import DownstreamResult
 from drviz.metrics.omes import components_from_matrix
 
 from conftest import HAND_A as A, HAND_NAMES as NAMES  # conftest also gives its `comps` fixture
@@ -61,10 +58,11 @@ def test_presets_order_underfitting_partial_near_perfect():
     assert list(summary["OMES"]) == scores
 
 
-def _result(comps, d: float) -> EvaluationResult:
-    down = DownstreamResult((), ("gbt",), "factor", 0, 0)
-    dci = SimpleNamespace(disentanglement=d, completeness=0.5, informativeness_test=0.5)
-    return EvaluationResult("", 0, 0, "", comps, dci, SimpleNamespace(mig=0.2), down, ())
+def _result(comps, d: float) -> dict:
+    """Scores in metrics.json form, with no classifier results."""
+    return {"omes": {p: comps.to_json(0.5, p) for p in ("avg", "max")},
+            "dci": {"disentanglement": d, "completeness": 0.5, "informativeness_test": 0.5, "notes": []},
+            "mig": {"mig": 0.2}, "downstream": {"per_factor": {}, "mean": {}, "notes": []}}
 
 
 def test_transfer_table_change_is_never_negative_zero(comps):
@@ -83,3 +81,13 @@ def test_transfer_tables_put_before_and_after_side_by_side(comps):
     rows = summary.set_index("metric")
     assert rows.loc["DCI disentanglement", "change"] == pytest.approx(-0.2)
     assert rows.loc["OMES (alpha 0.5, avg)", "before"] == comps.score(0.5, "avg")
+    assert rows.loc["OMES (alpha 0.5, avg)", "after"] == worse.score(0.5, "avg")
+
+
+def test_transfer_tables_recombine_omes_at_any_alpha(comps):
+    """OS and MES do not depend on alpha, so stored scores give OMES at any alpha."""
+    for alpha in (0.0, 0.3, 1.0):
+        per_fov, summary = tables.transfer_tables(_result(comps, 0.6), _result(comps, 0.6), alpha=alpha)
+        assert summary.set_index("metric").loc[f"OMES (alpha {alpha:g}, avg)", "before"] == comps.score(alpha, "avg")
+        expected = [f.omes for f in comps.omes(alpha, "avg").factors]
+        assert per_fov["OMES before"].tolist() == pytest.approx([round(v, 4) for v in expected])
