@@ -131,6 +131,30 @@ def test_coil100_bad_folders(tmp_path):
         load_coil100(tmp_path / "mixed")
 
 
+def test_coil100_and_folders_decode_lazily_then_cache(tmp_path, monkeypatch):
+    """Opening reads headers only; a preview decodes what it shows; bulk use decodes each image
+    once into the memory-mapped cache, and later reads come from it."""
+    from drviz.data import cache, files
+
+    monkeypatch.setenv("DRVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    decoded = []
+    real = files.decode_image
+    monkeypatch.setattr(files, "decode_image", lambda p, what: decoded.append(p.name) or real(p, what))
+    write_coil(tmp_path / "coil-100", angles=tuple(range(0, 50, 5)))
+    ds = load_coil100(tmp_path / "coil-100")
+    assert decoded == [] and ds.store is not None and ds.store.encoded
+    first = ds.render(np.array([[1, 2]]))
+    assert decoded == ["obj3__10.png"]
+    assert np.allclose(first[0, :, 10, 10] * 255, colour_of(3, 10), atol=0.5)
+    path = cache.prepare(ds)  # what `drviz datasets cache` and the first training do
+    assert path.is_file() and ds.store.cached() and len(decoded) == 1 + 20
+    decoded.clear()
+    np.testing.assert_array_equal(ds.render(np.array([[1, 2]])), first)
+    assert decoded == []  # served from the cache
+    folder = load_image_folder(write_folder(tmp_path / "f", n=3))
+    assert decoded == [] and folder.store.channels == 3
+
+
 # -- generic folder ---------------------------------------------------------------------------
 def write_folder(folder, n=4, size=(32, 32), mode="RGB", csv=None):
     folder.mkdir(exist_ok=True)

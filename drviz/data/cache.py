@@ -183,10 +183,10 @@ class ImageStore:
                 if done != self.n:
                     raise DrvizError(f"{self.name}: the source gave {done:,} images, expected {self.n:,}; the file is truncated")
                 out.flush()
-                del out
+                out = None  # unmap before the rename
                 os.replace(tmp, path)
             except BaseException:
-                del out
+                out = None  # unmap (a failed rename or a cancel): the temp file is removed
                 tmp.unlink(missing_ok=True)
                 raise
             for stale in path.parent.glob(f"{self._slug()}-*.npy"):
@@ -219,6 +219,31 @@ class ImageStore:
                 self.direct_reads += len(uniq)
         data = self._cache[uniq] if self._cache is not None else self._read(uniq)
         return data[inv]
+
+
+KEY_SAMPLE = 2000  # files statted for the cache key of a large folder (evenly spaced), besides the folder and tables
+
+
+def file_reader(paths, channels: int, decode: Callable[[Path], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """An ``ImageStore`` ``read`` over one image file per row: ``decode(path)`` -> uint8 (C, 64, 64)."""
+    def read(rows: np.ndarray) -> np.ndarray:
+        out = np.empty((len(rows), channels, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+        for i, r in enumerate(rows):
+            out[i] = decode(Path(paths[int(r)]))
+        return out
+
+    return read
+
+
+def key_files(paths, extra: list[Path], folder: Path) -> Callable[[], tuple[list[Path], Path]]:
+    """An ``ImageStore`` ``files`` for a folder of images: ``extra`` (label tables), the folder,
+    and every image or, for many, an even sample of ``KEY_SAMPLE`` (statting 737k files is slow)."""
+    def files() -> tuple[list[Path], Path]:
+        n = len(paths)
+        idx = range(n) if n <= KEY_SAMPLE else np.linspace(0, n - 1, KEY_SAMPLE).astype(np.int64)
+        return list(extra) + [folder] + [Path(paths[i]) for i in idx], folder
+
+    return files
 
 
 def prepare(ds, on_progress: Callable[[int, int], None] | None = None) -> Path | None:

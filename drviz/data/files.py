@@ -18,6 +18,11 @@ Loaders (each raises ``DrvizError`` with a one-line fix for malformed input):
   all-distinct FoV column refused). Without it the images are unlabelled: one ``image`` FoV (the
   row index), usable for fine-tuning, traversals and reconstructions.
 
+Coil-100 and image folders are read lazily through an ``ImageStore`` (``drviz.data.cache``):
+opening checks every file's header (one size, one colour mode) and decodes nothing; a preview
+decodes the images it shows; the first bulk use (training, encoding) decodes them all once into
+the memory-mapped cache (``drviz datasets cache SPEC`` builds it ahead, with a progress bar).
+
 All images become 64x64: non-square images are centre-cropped to a square, then resized with
 Pillow's area-averaging filter (``Image.BOX``) when shrinking and bicubic when enlarging.
 """
@@ -31,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from drviz.data.base import IMAGE_SIZE, GroundTruthDataset
-from drviz.data.cache import ImageStore
+from drviz.data.cache import ImageStore, file_reader, key_files
 from drviz.data.labels import read_labels_table
 from drviz.errors import DrvizError
 from drviz.imaging import square_resize
@@ -204,22 +209,26 @@ def _normalised_mode(mode: str) -> str:
     return "RGB"
 
 
-def read_images(paths: list[Path], what: str) -> np.ndarray:
-    """uint8 (N, C, 64, 64) from image files that must share one size and one colour mode."""
+def _converted(im):
+    """A PIL image in its normalised mode (L or RGB); 16-bit and float greys scaled to 8 bits."""
+    mode = _normalised_mode(im.mode)
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        return im.point(lambda v: v / 256).convert("L") if im.mode.startswith("I;16") else im.convert("L")
+    return im.convert(mode)
+
+
+def probe_images(paths: list[Path], what: str) -> int:
+    """Check that image files share one size and one colour mode from their headers alone (no
+    pixels decoded: a folder of thousands opens in a second); returns the channels (1 or 3)."""
     from PIL import Image, UnidentifiedImageError
 
     if not paths:
         raise DrvizError(f"{what}: no images found")
-    sizes, modes, arrays = {}, {}, []
+    sizes, modes = {}, {}
     for p in paths:
         try:
             with Image.open(p) as im:
-                im.load()
                 size, mode = im.size, _normalised_mode(im.mode)
-                if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-                    conv = im.point(lambda v: v / 256).convert("L") if im.mode.startswith("I;16") else im.convert("L")
-                else:
-                    conv = im.convert(mode)
         except (UnidentifiedImageError, OSError) as exc:
             raise DrvizError(f"{what}: cannot read image {p.name} ({exc.__class__.__name__}); remove or re-save it") from None
         sizes.setdefault(size, p.name)
@@ -236,8 +245,36 @@ def read_images(paths: list[Path], what: str) -> np.ndarray:
                 f"{what}: images of mixed colour modes ({f0} is {m0}, {f1} is {m1}); "
                 "convert them all to RGB or all to greyscale"
             )
-        arrays.append(_to_64(conv, p))
-    return np.stack(arrays)
+    return 1 if next(iter(modes)) == "L" else 3
+
+
+def decode_image(path: Path, what: str) -> np.ndarray:
+    """uint8 (C, 64, 64) of one image file (mode normalised, centre-cropped, area-resized)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return _to_64(_converted(im), path)
+    except FileNotFoundError:
+        raise DrvizError(f"{what}: image {path.name} is missing; restore it or reopen the dataset") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise DrvizError(f"{what}: cannot read image {path.name} ({exc.__class__.__name__}); remove or re-save it") from None
+
+
+def image_store(spec: str, paths: list[Path], what: str, folder: Path, extra: list[Path] = ()) -> ImageStore:
+    """The images of ``paths`` as an ``ImageStore``: headers checked now (``probe_images``),
+    pixels decoded when read (a preview decodes a few), and the first bulk use (training,
+    encoding) decodes them all once into the memory-mapped cache (``drviz.data.cache``)."""
+    channels = probe_images(paths, what)
+    return ImageStore(spec, len(paths), channels, file_reader(paths, channels, lambda p: decode_image(p, what)),
+                      encoded=True, files=key_files(paths, list(extra), folder))
+
+
+def read_images(paths: list[Path], what: str) -> np.ndarray:
+    """uint8 (N, C, 64, 64) from image files that must share one size and one colour mode."""
+    probe_images(paths, what)
+    return np.stack([decode_image(p, what) for p in paths])
 
 
 def _folder(path: str | Path, what: str) -> Path:
@@ -330,10 +367,10 @@ def load_coil100(path: str | Path) -> StoredDataset:
     objects = np.array([f[0] for f in found])
     ids, obj_index = np.unique(objects, return_inverse=True)
     labels = np.stack([obj_index, [f[1] for f in found]], axis=1)
-    images = read_images([f[2] for f in found], "Coil-100")
+    spec = f"coil100:{folder}"
     return StoredDataset(
-        f"coil100:{folder}",
-        images,
+        spec,
+        image_store(spec, [f[2] for f in found], "Coil-100", folder),
         labels,
         ("object", "pose"),
         (len(ids), 72),
@@ -374,10 +411,10 @@ def load_image_folder(path: str | Path) -> StoredDataset:
     csv_path = folder / "labels.csv"
     if csv_path.is_file():
         paths, labels, names, uniques, notes = _read_labels(csv_path, folder)
-        images = read_images(paths, f"image folder {folder.name}")
+        spec = f"folder:{folder}"
         ds = StoredDataset(
-            f"folder:{folder}",
-            images,
+            spec,
+            image_store(spec, paths, f"image folder {folder.name}", folder, [csv_path]),
             labels,
             names,
             tuple(len(u) for u in uniques),
@@ -392,10 +429,10 @@ def load_image_folder(path: str | Path) -> StoredDataset:
             f"image folder: no images in {str(folder)!r} (looked for {', '.join(IMAGE_SUFFIXES)}); "
             "point at the folder that holds them"
         )
-    images = read_images(paths, f"image folder {folder.name}")
+    spec = f"folder:{folder}"
     return StoredDataset(
-        f"folder:{folder}",
-        images,
+        spec,
+        image_store(spec, paths, f"image folder {folder.name}", folder),
         np.arange(len(paths))[:, None],
         ("image",),
         (len(paths),),

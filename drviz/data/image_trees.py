@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from drviz.data.base import IMAGE_SIZE
-from drviz.data.cache import ImageStore
+from drviz.data.cache import ImageStore, file_reader, key_files
 from drviz.data.filegrid import classes_of_values, dataset_from_labels
 from drviz.data.files import _folder
 from drviz.data.labels import read_labels_table
@@ -43,7 +43,6 @@ from drviz.imaging import square_resize
 
 ISAAC3D_FACTORS = ("object_shape", "robot_x", "robot_y", "camera_height", "object_scale", "lighting_intensity",
                    "lighting_y_dir", "object_color", "wall_color")
-KEY_SAMPLE = 2000  # files statted for the cache key of a large folder (evenly spaced), besides the folder and table
 
 
 def _open_image(path: Path, what: str):
@@ -63,26 +62,6 @@ def _decode(path: Path, what: str, mode: str) -> np.ndarray:
     """uint8 (C, 64, 64) of one image file: converted to ``mode``, centre-cropped, area-resized."""
     arr = np.asarray(square_resize(_open_image(path, what).convert(mode), IMAGE_SIZE), dtype=np.uint8)
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
-
-
-def _key_files(paths, extra: list[Path], folder: Path):
-    """Files for the cache key: ``extra`` (tables), and every image or, for many, an even sample."""
-    def files() -> tuple[list[Path], Path]:
-        n = len(paths)
-        idx = range(n) if n <= KEY_SAMPLE else np.linspace(0, n - 1, KEY_SAMPLE).astype(np.int64)
-        return extra + [folder] + [Path(paths[i]) for i in idx], folder
-
-    return files
-
-
-def _file_store(spec: str, paths, channels: int, decode) -> ImageStore:
-    def read(rows: np.ndarray) -> np.ndarray:
-        out = np.empty((len(rows), channels, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
-        for i, r in enumerate(rows):
-            out[i] = decode(Path(paths[int(r)]))
-        return out
-
-    return read
 
 
 # -- Isaac3D ---------------------------------------------------------------------------------
@@ -122,8 +101,8 @@ def load_isaac3d(path: str | Path):
                          "the label count must match images 000000.png onwards")
     labels, uniques = classes_of_values(values)
     spec = f"isaac3d:{folder}"
-    store = ImageStore(spec, n, 3, _file_store(spec, paths, 3, lambda p: _decode(p, what, "RGB")), encoded=True,
-                       files=_key_files(paths, [labels_path], images))
+    store = ImageStore(spec, n, 3, file_reader(paths, 3, lambda p: _decode(p, what, "RGB")), encoded=True,
+                       files=key_files(paths, [labels_path], images))
     return dataset_from_labels(spec, store, labels, ISAAC3D_FACTORS, tuple(len(u) for u in uniques),
                                description=f"Isaac3D from {folder.name}: {n:,} images", factor_values=uniques)
 
@@ -157,8 +136,8 @@ def load_coil100_augmented(path: str | Path, binary: bool = False):
         img = _decode(p, what, mode)
         return np.where(img >= 128, 255, 0).astype(np.uint8) if binary else img
 
-    store = ImageStore(spec, len(paths), channels, _file_store(spec, paths, channels, decode), encoded=True,
-                       files=_key_files(paths, [csv_path], folder))
+    store = ImageStore(spec, len(paths), channels, file_reader(paths, channels, decode), encoded=True,
+                       files=key_files(paths, [csv_path], folder))
     dropped = len(table.values) - len(keep)
     ds = dataset_from_labels(spec, store, labels, table.names, tuple(len(u) for u in uniques),
                              description=f"Coil100-Augmented{' (binary masks)' if binary else ''} from {folder.name}: "
@@ -236,8 +215,8 @@ def load_rgbd_objects(path: str | Path):
     sizes = tuple(len(u) for u in uniques)
     paths = [r[3] for r in rows]
     spec = f"rgbd_objects:{root}"
-    store = ImageStore(spec, len(paths), 3, _file_store(spec, paths, 3, lambda p: _rgbd_decode(p, what)), encoded=True,
-                       files=_key_files(paths, [], root))
+    store = ImageStore(spec, len(paths), 3, file_reader(paths, 3, lambda p: _rgbd_decode(p, what)), encoded=True,
+                       files=key_files(paths, [], root))
     ds = dataset_from_labels(spec, store, labels, RGBD_FACTORS, sizes,
                              description=f"RGB-D Objects from {root.name}: {len(categories)} categories, {len(paths):,} crops",
                              factor_values=(np.array(categories), uniques[1], uniques[2]))
