@@ -92,21 +92,32 @@ class JobStatus:
         return self.step / self.total if self.total else 0.0
 
 
-def _alive(path: Path, pid: int) -> bool:
-    proc = _PROCS.get(str(path))
-    if proc is not None:
-        return proc.poll() is None
+def pid_alive(pid: object, marker: bytes | None = None) -> bool:
+    """Process ``pid`` exists on this host and is not a zombie; with ``marker``, its command line
+    also contains it (a pid reused by another program is not ours). Without /proc (not Linux),
+    existence alone decides."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    # A zombie of another parent still answers kill(0); its stat line says 'Z'.
     try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+        # A zombie of another parent still answers kill(0); its state follows the ")" of the name.
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+        return marker is None or marker in Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, IndexError):
         return True
+
+
+def _alive(path: Path, pid: int) -> bool:
+    proc = _PROCS.get(str(path))
+    if proc is not None:
+        return proc.poll() is None
+    return pid_alive(pid)
 
 
 def start_job(config: RunConfig, name: str | None = None, root: Path | None = None) -> Path:

@@ -84,3 +84,11 @@ def launch_chromium(p):
 def wait_idle(page, timeout_ms: int = 120_000) -> None:
     """Wait until the app has finished its current script run."""
     page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout_ms)
+
+
+def open_page(page, url: str, path: str) -> None:
+    """Open ``url/path`` in a Playwright ``page`` and wait until the app is drawn and idle."""
+    page.goto(f"{url}/{path}")
+    page.get_by_test_id("stSidebar").wait_for(timeout=60_000)
+    page.locator("h1").first.wait_for(timeout=60_000)
+    wait_idle(page)

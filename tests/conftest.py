@@ -73,3 +73,38 @@ def tiny_run_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("tiny_runs")
     train(RunConfig(dataset="color_dsprites", steps=3, batch_size=8, seed=0), root / "tiny", device="cpu")
     return root
+
+
+# -- real-browser tests (test_browser*.py): one server on fixture runs and one Chromium per module --
+@pytest.fixture(scope="module")
+def server(request, tmp_path_factory):
+    """(url, runs root): ``streamlit run app.py`` on fresh fixture runs; its log goes beside the
+    screenshots, ``artifacts/streamlit-<test module>.log``."""
+    from drviz.testing import REPO, make_fixture_runs, streamlit_server
+
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    root = make_fixture_runs(tmp_path_factory.mktemp(f"{name}_runs"))
+    shots = REPO / "artifacts" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    with streamlit_server(root, log_path=shots.parent / f"streamlit-{name}.log") as url:
+        yield url, root
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright import sync_api
+
+    from drviz.testing import launch_chromium
+
+    with sync_api.sync_playwright() as p:
+        b = launch_chromium(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1800})
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()

@@ -7,11 +7,10 @@ figures and images. Screenshots go to ``artifacts/screenshots/``.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
-from drviz.testing import CHROMIUM, REPO, launch_chromium, make_fixture_runs, streamlit_server, wait_idle
+from drviz.testing import CHROMIUM, REPO, open_page, wait_idle
 
 pytestmark = [
     pytest.mark.browser,
@@ -24,37 +23,6 @@ expect = sync_api.expect
 SHOTS = REPO / "artifacts" / "screenshots"
 ERRORS = "[data-testid=stException], [data-testid=stAlertContentError]"
 N = 600  # rows encoded: small, through the link's n parameter
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = make_fixture_runs(tmp_path_factory.mktemp("browser_explorer_runs"))
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with streamlit_server(root, log_path=SHOTS.parent / "streamlit-browser-explorer.log") as url:
-        yield url, root
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1800})
-    pg = ctx.new_page()
-    yield pg
-    ctx.close()
-
-
-def open_page(page, url: str, path: str) -> None:
-    page.goto(f"{url}/{path}")
-    page.get_by_test_id("stSidebar").wait_for(timeout=60_000)
-    page.locator("h1").first.wait_for(timeout=60_000)
-    wait_idle(page)
 
 
 # The screen position of cell (dim d, FoV f) of the clickable association matrix, from plotly.js

@@ -173,7 +173,7 @@ def cmd_plan(args) -> int:
         k[1] += c.job.steps
         k[2] += c.seconds
     print(f"study {study.name}: {study.description}")
-    print(f"measured: " + ", ".join(f"{k} {v:.2f} steps/s" for k, v in sorted(m.steps_per_s.items()))
+    print("measured: " + ", ".join(f"{k} {v:.2f} steps/s" for k, v in sorted(m.steps_per_s.items()))
           + f", {m.eval_s:.1f} s per evaluation ({m.note})")
     for kind in ("train", "transfer", "evaluate"):
         if kind in by_kind:

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from drviz.errors import DrvizError
-from drviz.metrics.intervention import TableSource, measurable_index
+from drviz.metrics.intervention import TableSource, measurable_index, result_json
 
 PAPER = {"batch_size": 64, "n_train": 10_000, "n_eval": 5_000}
 DEFAULT_POOL = 10_000  # i.i.d. images encoded once by the default; every point is drawn from them
@@ -72,14 +72,7 @@ class BetaVAEResult:
     notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        return {
-            "betavae": self.score,
-            "train_accuracy": self.train_accuracy,
-            "factors": list(self.factor_names),
-            "reasons": {n: r for n, r in zip(self.factor_names, self.reasons) if r is not None},
-            "n_train": self.n_train, "n_eval": self.n_eval, "batch_size": self.batch_size,
-            "source": self.source, "n_images": self.n_images, "seed": self.seed, "notes": list(self.notes),
-        }
+        return {"betavae": self.score, **result_json(self)}
 
 
 def features(z1: np.ndarray, z2: np.ndarray) -> np.ndarray:

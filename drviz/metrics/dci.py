@@ -33,7 +33,7 @@ import numpy as np
 import scipy.stats
 
 from drviz.errors import DrvizError
-from drviz.metrics.numerics import classifier_inputs, clip01
+from drviz.metrics.numerics import classifier_inputs, clip01, json_num
 from drviz.metrics.split import TRAIN_FRACTION, Split, as_split, split_train_test, unseen_classes_note
 
 EPS = 1e-11
@@ -75,19 +75,16 @@ class DCIResult:
     notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        def num(v):
-            return float(v) if v is not None and np.isfinite(v) else None
-
         return {
-            "disentanglement": num(self.disentanglement),
-            "completeness": num(self.completeness),
-            "informativeness_train": num(self.informativeness_train),
-            "informativeness_test": num(self.informativeness_test),
+            "disentanglement": json_num(self.disentanglement),
+            "completeness": json_num(self.completeness),
+            "informativeness_train": json_num(self.informativeness_train),
+            "informativeness_test": json_num(self.informativeness_test),
             "importance_matrix": [[float(v) for v in row] for row in self.importance_matrix],
             "factors": list(self.factor_names),
             "per_factor": {
-                name: {"completeness": num(self.per_factor_completeness[f]),
-                       "accuracy_train": num(self.accuracy_train[f]), "accuracy_test": num(self.accuracy_test[f]),
+                name: {"completeness": json_num(self.per_factor_completeness[f]),
+                       "accuracy_train": json_num(self.accuracy_train[f]), "accuracy_test": json_num(self.accuracy_test[f]),
                        "measurable": self.measurable[f], "reason": self.reasons[f]}
                 for f, name in enumerate(self.factor_names)
             },

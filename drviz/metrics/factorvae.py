@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from drviz.errors import DrvizError
-from drviz.metrics.intervention import TableSource, measurable_index
+from drviz.metrics.intervention import TableSource, measurable_index, result_json
 
 PAPER = {"batch_size": 64, "n_train": 10_000, "n_eval": 5_000, "n_variance": 10_000}
 DEFAULT_POOL = 10_000
@@ -81,17 +81,8 @@ class FactorVAEResult:
     notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        return {
-            "factorvae": self.score,
-            "train_accuracy": self.train_accuracy,
-            "active_dims": list(self.active_dims),
-            "factors": list(self.factor_names),
-            "reasons": {n: r for n, r in zip(self.factor_names, self.reasons) if r is not None},
-            "eval_votes": self.eval_votes.tolist(),
-            "n_train": self.n_train, "n_eval": self.n_eval, "batch_size": self.batch_size,
-            "n_variance": self.n_variance, "source": self.source, "n_images": self.n_images, "seed": self.seed,
-            "notes": list(self.notes),
-        }
+        return {"factorvae": self.score, **result_json(self), "active_dims": list(self.active_dims),
+                "eval_votes": self.eval_votes.tolist(), "n_variance": self.n_variance}
 
 
 def votes_of(batches: np.ndarray, index: np.ndarray, global_variance: np.ndarray, active: np.ndarray,

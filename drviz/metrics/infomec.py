@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drviz.metrics.numerics import canonical_rows, check_table, informative_dims
+from drviz.metrics.numerics import canonical_rows, check_table, informative_dims, json_num
 
 N_NEIGHBORS = 10  # the reference's
 ACTIVE_FRACTION = 20  # active: range > largest range / 20
@@ -77,13 +77,10 @@ class InfoMECResult:
     notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        def num(v):
-            return float(v) if v is not None and np.isfinite(v) else None
-
         return {
-            "infom": num(self.infom), "infoe": num(self.infoe), "infoc": num(self.infoc),
-            "nmi": [[num(v) for v in row] for row in self.nmi],
-            "per_factor_infoe": {n: num(v) for n, v in zip(self.factor_names, self.per_factor_infoe)},
+            "infom": json_num(self.infom), "infoe": json_num(self.infoe), "infoc": json_num(self.infoc),
+            "nmi": [[json_num(v) for v in row] for row in self.nmi],
+            "per_factor_infoe": {n: json_num(v) for n, v in zip(self.factor_names, self.per_factor_infoe)},
             "active_dims": list(self.active_dims),
             "factors": list(self.factor_names),
             "reasons": {n: r for n, r in zip(self.factor_names, self.reasons) if r is not None},

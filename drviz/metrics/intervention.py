@@ -202,4 +202,15 @@ def measurable_index(status: Sequence[str | None]) -> np.ndarray:
     return ok
 
 
-__all__ = ["GeneratedSource", "TableSource", "measurable_index"]
+def result_json(result) -> dict:
+    """The JSON fields BetaVAE's and FactorVAE's results share: how the score was computed."""
+    return {
+        "train_accuracy": result.train_accuracy,
+        "factors": list(result.factor_names),
+        "reasons": {n: r for n, r in zip(result.factor_names, result.reasons) if r is not None},
+        "n_train": result.n_train, "n_eval": result.n_eval, "batch_size": result.batch_size,
+        "source": result.source, "n_images": result.n_images, "seed": result.seed, "notes": list(result.notes),
+    }
+
+
+__all__ = ["GeneratedSource", "TableSource", "measurable_index", "result_json"]

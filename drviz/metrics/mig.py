@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from drviz.errors import DrvizError
-from drviz.metrics.numerics import N_BINS, bin_edges, nonneg
+from drviz.metrics.numerics import N_BINS, bin_edges, json_num, nonneg
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class MIGResult:
     def to_json(self) -> dict:
         return {
             "mig": self.mig,
-            "per_factor": {n: (float(v) if np.isfinite(v) else None) for n, v in zip(self.factor_names, self.per_factor)},
+            "per_factor": {n: json_num(v) for n, v in zip(self.factor_names, self.per_factor)},
             "mi_matrix": [[float(v) for v in row] for row in self.mi_matrix],
             "entropy": dict(zip(self.factor_names, (float(h) for h in self.entropy))),
             "factors": list(self.factor_names),

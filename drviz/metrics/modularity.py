@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from drviz.metrics.mig import discretize, mutual_info_matrix
-from drviz.metrics.numerics import classifier_inputs, clip01
+from drviz.metrics.numerics import classifier_inputs, clip01, json_num
 from drviz.metrics.split import TRAIN_FRACTION, Split, table_split
 
 
@@ -69,15 +69,12 @@ class ModularityResult:
     notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        def num(v):
-            return float(v) if v is not None and np.isfinite(v) else None
-
         return {
-            "modularity": num(self.modularity),
-            "explicitness": num(self.explicitness_test),
-            "explicitness_train": num(self.explicitness_train),
-            "per_dim_modularity": [num(v) for v in self.per_dim_modularity],
-            "per_factor_explicitness": {n: num(v) for n, v in zip(self.factor_names, self.per_factor_explicitness)},
+            "modularity": json_num(self.modularity),
+            "explicitness": json_num(self.explicitness_test),
+            "explicitness_train": json_num(self.explicitness_train),
+            "per_dim_modularity": [json_num(v) for v in self.per_dim_modularity],
+            "per_factor_explicitness": {n: json_num(v) for n, v in zip(self.factor_names, self.per_factor_explicitness)},
             "mi_matrix": [[float(v) for v in row] for row in self.mi_matrix],
             "factors": list(self.factor_names),
             "reasons": {n: r for n, r in zip(self.factor_names, self.reasons) if r is not None},

@@ -119,6 +119,11 @@ def clip01(v):
     return float(out) if np.ndim(out) == 0 else out
 
 
+def json_num(v) -> float | None:
+    """``v`` as a JSON number: a float, or None for None, NaN and infinities (JSON has neither)."""
+    return float(v) if v is not None and np.isfinite(v) else None
+
+
 def canonical_rows(z: np.ndarray, factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(z, factors)`` with rows sorted by labels, then codes: any permutation of the same rows
     gives the same arrays, so that every seeded draw over them gives the same result."""
@@ -152,5 +157,5 @@ def check_table(z, factors, factor_names: Sequence[str] | None) -> tuple[np.ndar
     return z[ok], factors[ok].astype(np.int64), names, int((~ok).sum())
 
 
-__all__ = ["FLOAT32_MAX", "N_BINS", "bin_edges", "canonical_rows", "check_table", "classifier_inputs", "clip01", "informative_dims", "nonneg",
+__all__ = ["FLOAT32_MAX", "N_BINS", "bin_edges", "canonical_rows", "check_table", "classifier_inputs", "clip01", "informative_dims", "json_num", "nonneg",
            "pow2_scale"]

@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 
 from drviz.errors import DrvizError
-from drviz.metrics.numerics import pow2_scale
+from drviz.metrics.numerics import json_num, pow2_scale
 from drviz.metrics.pairing import (
     MAX_PAIRS,
     Lines,
@@ -216,7 +216,7 @@ class OMESComponents:
         res = self.omes(alpha, pooling)
         a = self.association
         dead = set(a.inactive_dims)
-        matrix = [None if d in dead else [_num(v) for v in row] for d, row in enumerate(a.matrix)]
+        matrix = [None if d in dead else [json_num(v) for v in row] for d, row in enumerate(a.matrix)]
         return {
             "omes": res.score,
             "alpha": res.alpha,
@@ -228,10 +228,6 @@ class OMESComponents:
             "n_pairs": dict(zip(self.factor_names, (int(n) for n in a.n_pairs))),
             "notes": list(a.notes),
         }
-
-
-def _num(v: float) -> float | None:
-    return float(v) if np.isfinite(v) else None
 
 
 def _check_alpha(alpha: float) -> float:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drviz.metrics.numerics import classifier_inputs, clip01
+from drviz.metrics.numerics import classifier_inputs, clip01, json_num
 from drviz.metrics.split import TRAIN_FRACTION, Split, table_split, unseen_classes_note
 
 SVC_C = 0.01  # disentanglement_lib's
@@ -64,13 +64,10 @@ class SAPResult:
     notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        def num(v):
-            return float(v) if v is not None and np.isfinite(v) else None
-
         return {
-            "sap": num(self.sap),
-            "per_factor": {n: num(v) for n, v in zip(self.factor_names, self.per_factor)},
-            "score_matrix": [[num(v) for v in row] for row in self.score_matrix],
+            "sap": json_num(self.sap),
+            "per_factor": {n: json_num(v) for n, v in zip(self.factor_names, self.per_factor)},
+            "score_matrix": [[json_num(v) for v in row] for row in self.score_matrix],
             "factors": list(self.factor_names),
             "reasons": {n: r for n, r in zip(self.factor_names, self.reasons) if r is not None},
             "continuous": self.continuous,

@@ -15,6 +15,7 @@ from pathlib import Path
 from drviz import checkpoints as ckpt
 from drviz.atomic import atomic_write_json
 from drviz.errors import DrvizError
+from drviz.jobs import pid_alive
 from drviz.study.spec import REPO, load_study, studies_root
 
 
@@ -44,16 +45,7 @@ def study_running(out: str | Path) -> bool:
         pid = int(json.loads((Path(out) / "job.json").read_text())["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a pid reused by another program is not our study
-        return b"study" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return True
+    return pid_alive(pid, b"study")  # a pid reused by another program is not our study
 
 
 def log_tail(out: str | Path, lines: int = 5) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drviz.errors import DrvizError
+from drviz.jobs import pid_alive
 from drviz.study.execute import EVALS, JOBS, RUNS, eval_path, job_file_name, run_job
 from drviz.study.plan import Job, expand, levels
 from drviz.study.results import write_results
@@ -212,16 +213,7 @@ def _alive(detail: dict) -> bool:
 
     if detail.get("host") not in (None, socket.gethostname()):
         return True
-    pid = detail.get("pid")
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(detail.get("pid"))
 
 
 def progress_fraction(states: list[JobState]) -> float:
