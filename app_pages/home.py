@@ -33,6 +33,15 @@ with guard("show the active run"):
         numbers.update({label: f"{value:.4f}" for label, value in headline_scores(info.metrics).items()})
         for col, (label, value) in zip(st.columns(max(len(numbers), 4)), numbers.items()):
             col.metric(label, value)
+        if info.metrics:  # say where the stored numbers come from: other pages encode their own samples
+            m = info.metrics
+            scored = m.get("step")
+            st.caption(f"Scores stored by `drviz evaluate`: {m.get('n', 0):,} samples of {m.get('dataset', '?')}, "
+                       f"seed {m.get('seed', 0)}"
+                       + (f", at step {scored:,} (the run is now at {info.step:,})" if isinstance(scored, int)
+                          and scored != info.step else "")
+                       + f". The OMES page encodes {state.eval_n():,} samples (sidebar): its numbers differ from "
+                         "these by sampling noise.")
         if len(numbers) == 2:
             asked = st.session_state.setdefault("_home_omes", set())
             dataset = state.dataset_of(info)

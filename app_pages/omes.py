@@ -112,64 +112,75 @@ def omes_block(comps, n_values, name: str, key: str, heading: str | None = None,
         widgets.download_table(assoc, f"{name}-fov-to-dim", f"{key}-assoc")
 
 
+TABS = ("Runs", "Synthetic matrices", "Upload a representation")
+
+
+def runs_tab() -> None:
+    with guard("compute OMES for the selected runs"):
+        info = state.active_run()
+        if info is None:
+            state.no_runs_message()
+        else:
+            other = state.compare_run()
+            shown = [info] + ([other] if other is not None else [])
+            cols = st.columns(len(shown)) if len(shown) > 1 else [st.container()]
+            for col, run, key in zip(cols, shown, ("run1", "run2")):
+                with col, guard(f"compute OMES for {run.name}"):
+                    dataset = state.dataset_of(run)
+                    comps, n_values = cache.omes(*cache.key_of(run), dataset, state.eval_n(), state.eval_seed())
+                    omes_block(comps, n_values, f"{run.name}-{dataset}", key, wide=len(shown) == 1, linked=(run, dataset),
+                               token=f"{cache.key_of(run)}|{dataset}|{state.eval_n()}|{state.eval_seed()}",
+                               heading=f"#### {run.name}\n{run.config.method}, beta {run.config.beta:g}, "
+                                       f"encoded on **{dataset}** ({state.eval_n():,} samples)")
+                    every_metric_block(run, key)
+            with st.expander("The metrics OMES is compared with: families, classifiers, properties"):
+                metric_table = tables.metric_table()
+                st.dataframe(metric_table, hide_index=True, width="stretch")
+                widgets.download_table(metric_table, "metric-families", "metric-families")
+            if other is None:
+                st.caption("Pick a second run under *Compare with* in the sidebar to see two runs side by side "
+                           "(e.g. a source model and its transfer, or a weakly-supervised and a beta-VAE model).")
+
+
+def presets_tab() -> None:
+    with guard("show the synthetic matrices"):
+        st.markdown("Synthetic association matrices (10 dims x 5 FoVs) show how OMES reads typical cases. "
+                    "Move alpha: MES-heavy scores punish FoVs spread over dims, OS-heavy ones dims shared by FoVs.")
+        kind = st.radio("Matrix", tables.PRESETS, horizontal=True, key="preset_kind",
+                        format_func=lambda k: k.replace("_", "-"))
+        summary = tables.preset_summary({k: cache.preset(k, 10, 5, 0) for k in tables.PRESETS}, alpha, pooling)
+        st.dataframe(summary, hide_index=True)
+        widgets.download_table(summary, "presets-omes", "presets-summary")
+        st.caption(tables.PRESET_TEXT[kind])
+        omes_block(cache.preset(kind, 10, 5, 0), None, f"preset-{kind}", "preset", token=f"preset|{kind}")
+
+
+def upload_tab() -> None:
+    with guard("read the uploaded representation"):
+        st.markdown("A representation in the reference format (JacopoDapueto/transfer_disentanglement): "
+                    "`representations.npz` with a `mean` array (N x D) and `classes.csv` with one integer "
+                    "column per FoV, N rows.")
+        u1, u2 = st.columns(2)
+        npz = u1.file_uploader("representations.npz", type=["npz"], key="up_npz")
+        csv = u2.file_uploader("classes.csv", type=["csv"], key="up_csv")
+        if npz is None or csv is None:
+            st.caption("Upload both files to score them.")
+        else:
+            comps, n_values, n, d = cache.uploaded_omes(npz.getvalue(), csv.getvalue(), state.eval_seed())
+            omes_block(comps, n_values, "uploaded", "upload",
+                       heading=f"#### Uploaded representation\n{n:,} samples, {d} dims, {len(n_values)} FoVs")
+
+
 @explorer_views.fragment
 def omes_view() -> None:
     """Everything that follows alpha: a slider move reruns this, not the page (nor app.py's sidebar)."""
     controls()
-    tab_runs, tab_presets, tab_upload = st.tabs(["Runs", "Synthetic matrices", "Upload a representation"])
-
-    with tab_runs:
-        with guard("compute OMES for the selected runs"):
-            info = state.active_run()
-            if info is None:
-                state.no_runs_message()
-            else:
-                other = state.compare_run()
-                shown = [info] + ([other] if other is not None else [])
-                cols = st.columns(len(shown)) if len(shown) > 1 else [st.container()]
-                for col, run, key in zip(cols, shown, ("run1", "run2")):
-                    with col, guard(f"compute OMES for {run.name}"):
-                        dataset = state.dataset_of(run)
-                        comps, n_values = cache.omes(*cache.key_of(run), dataset, state.eval_n(), state.eval_seed())
-                        omes_block(comps, n_values, f"{run.name}-{dataset}", key, wide=len(shown) == 1, linked=(run, dataset),
-                                   token=f"{cache.key_of(run)}|{dataset}|{state.eval_n()}|{state.eval_seed()}",
-                                   heading=f"#### {run.name}\n{run.config.method}, beta {run.config.beta:g}, "
-                                           f"encoded on **{dataset}** ({state.eval_n():,} samples)")
-                        every_metric_block(run, key)
-                with st.expander("The metrics OMES is compared with: families, classifiers, properties"):
-                    metric_table = tables.metric_table()
-                    st.dataframe(metric_table, hide_index=True, width="stretch")
-                    widgets.download_table(metric_table, "metric-families", "metric-families")
-                if other is None:
-                    st.caption("Pick a second run under *Compare with* in the sidebar to see two runs side by side "
-                               "(e.g. a source model and its transfer, or a weakly-supervised and a beta-VAE model).")
-
-    with tab_presets:
-        with guard("show the synthetic matrices"):
-            st.markdown("Synthetic association matrices (10 dims x 5 FoVs) show how OMES reads typical cases. "
-                        "Move alpha: MES-heavy scores punish FoVs spread over dims, OS-heavy ones dims shared by FoVs.")
-            kind = st.radio("Matrix", tables.PRESETS, horizontal=True, key="preset_kind",
-                            format_func=lambda k: k.replace("_", "-"))
-            summary = tables.preset_summary({k: cache.preset(k, 10, 5, 0) for k in tables.PRESETS}, alpha, pooling)
-            st.dataframe(summary, hide_index=True)
-            widgets.download_table(summary, "presets-omes", "presets-summary")
-            st.caption(tables.PRESET_TEXT[kind])
-            omes_block(cache.preset(kind, 10, 5, 0), None, f"preset-{kind}", "preset", token=f"preset|{kind}")
-
-    with tab_upload:
-        with guard("read the uploaded representation"):
-            st.markdown("A representation in the reference format (JacopoDapueto/transfer_disentanglement): "
-                        "`representations.npz` with a `mean` array (N x D) and `classes.csv` with one integer "
-                        "column per FoV, N rows.")
-            u1, u2 = st.columns(2)
-            npz = u1.file_uploader("representations.npz", type=["npz"], key="up_npz")
-            csv = u2.file_uploader("classes.csv", type=["csv"], key="up_csv")
-            if npz is None or csv is None:
-                st.caption("Upload both files to score them.")
-            else:
-                comps, n_values, n, d = cache.uploaded_omes(npz.getvalue(), csv.getvalue(), state.eval_seed())
-                omes_block(comps, n_values, "uploaded", "upload",
-                           heading=f"#### Uploaded representation\n{n:,} samples, {d} dims, {len(n_values)} FoVs")
+    # Lazy tabs: only the open tab runs (``.open``), so an alpha move rebuilds one tab, not three.
+    tabs = st.tabs(list(TABS), key="omes_tab", on_change="rerun")
+    for tab, draw in zip(tabs, (runs_tab, presets_tab, upload_tab)):
+        if tab.open:
+            with tab:
+                draw()
 
 
 omes_view()

@@ -107,11 +107,15 @@ def test_two_runs_side_by_side_and_presets(runs):
     source = backend_components(runs, "fixture-source", "color_dsprites")
     values = [m.value for m in at.metric]
     assert values[0] == f"{source.score(0.5, 'avg'):.4f}"
-    assert len(values) >= 3  # run 1, run 2, the preset tab's metric
+    assert len(values) == 2  # run 1 and run 2: the hidden tabs do not run (lazy tabs)
+    assert not [df for df in at.dataframe if "matrix" in df.value.columns]
     # the presets tab: the summary table matches the backend at the current alpha
     from drviz import tables
 
+    at.session_state["omes_tab"] = "Synthetic matrices"
     at.slider(key="alpha").set_value(0.3).run()
+    assert_clean(at, "presets tab")
+    assert [m.value for m in at.metric] != values  # now the preset's metric, not the runs
     table = next(df.value for df in at.dataframe if "matrix" in df.value.columns)
     for kind, shown in zip(tables.PRESETS, table["OMES"]):
         assert shown == tables.preset_components(kind).score(0.3, "avg")
@@ -141,6 +145,8 @@ def test_empty_checkpoints_explain_how_to_train(tmp_path, monkeypatch):
 def test_bad_uploads_show_a_message_not_a_traceback(runs, tmp_path):
     at = start()
     at.switch_page("app_pages/omes.py").run()
+    at.session_state["omes_tab"] = "Upload a representation"
+    at.run()
     # mismatched rows: 5 codes, 4 labels
     buf = io.BytesIO()
     np.savez(buf, mean=np.zeros((5, 3), np.float32))
