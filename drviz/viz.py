@@ -35,13 +35,9 @@ def _layout_dict(title: str | None, height: int | None = None) -> dict:
     # No template: Streamlit's chart theme replaces it in the app, and a named template costs a
     # deep copy per figure (about 3/4 of its build time, measured under load) and ~10 KB per chart
     # sent to every browser; exported files get one in ``for_export``.
+    # ({} is plotly's empty "none" template; None would mean plotly's default one.)
     return dict(title=dict(text=title or "", x=0.0, xanchor="left"), font=_FONT,
-                margin=dict(l=10, r=10, t=48 if title else 16, b=10), height=height, template=None)
-
-
-def _layout(fig: go.Figure, title: str | None, height: int | None = None) -> go.Figure:
-    fig.update_layout(_layout_dict(title, height))
-    return fig
+                margin=dict(l=10, r=10, t=48 if title else 16, b=10), height=height, template={})
 
 
 def for_export(fig: go.Figure) -> go.Figure:
@@ -57,6 +53,50 @@ def _opt(v) -> float | None:
 # ---------------------------------------------------------------------------------------------
 # OMES
 # ---------------------------------------------------------------------------------------------
+def _matrix_parts(matrix: np.ndarray, factor_names: Sequence[str], inactive_dims: Sequence[int],
+                  dims: Sequence[int | None] | None, n_pairs: Sequence[int] | None, title: str | None) -> dict:
+    """What the heatmap and the clickable cells share: row labels, cell texts and hovers, the red
+    boxes and the layout (plain dicts: one ``go.Figure`` call validates them once)."""
+    a = np.asarray(matrix, dtype=np.float64)
+    n_dims, k = a.shape
+    names = list(factor_names)
+    dead = {int(d) for d in inactive_dims}
+    rows = [f"dim {d}" + (" (inactive)" if d in dead else "") for d in range(n_dims)]
+    text = [["" if not np.isfinite(v) else f"{v:.2f}" for v in row] for row in a]
+    hover = []
+    for d in range(n_dims):
+        line = []
+        for f in range(k):
+            v = a[d, f]
+            pairs = f" over {n_pairs[f]:,} pairs" if n_pairs is not None and n_pairs[f] else ""
+            if d in dead:
+                msg = f"dim {d} is inactive (std < 0.05): left out of OS, MES and OMES"
+            elif not np.isfinite(v):
+                msg = f"not computed for {names[f]} (too few pairs or a constant dim)"
+            else:
+                strength = ("changes strongly" if v >= 0.6 else "changes somewhat" if v >= 0.25
+                            else "barely changes")
+                msg = f"dim {d} {strength} when {names[f]} changes"
+            assoc = " (the FoV's associated dim)" if dims is not None and dims[f] == d else ""
+            val = "n/a" if not np.isfinite(v) else f"{v:.4f}"
+            line.append(f"<b>dim {d} x {names[f]}</b>: A = {val}{assoc}<br>{msg}<br>"
+                        f"A = 1 - |corr(z_d(x), z_d(y))|{pairs},<br>x, y differing only in {names[f]}")
+        hover.append(line)
+    # categories in the given order; boxes at x = f, y = d are then exactly the cells of (FoV f, dim d)
+    boxes = [dict(type="rect", x0=f - 0.5, x1=f + 0.5, y0=d - 0.5, y1=d + 0.5, line=dict(color="#d62728", width=3))
+             for f, d in enumerate(dims or ()) if d is not None]
+    layout = _layout_dict(title, height=max(260, 34 * n_dims + 110))
+    layout["margin"]["t"] = 80 if title else 40
+    layout["title"].update(y=0.98, yanchor="top")
+    layout.update(
+        shapes=boxes,
+        yaxis=dict(type="category", categoryorder="array", categoryarray=rows, autorange="reversed",
+                   tickmode="array", tickvals=rows, ticktext=rows),
+        xaxis=dict(type="category", categoryorder="array", categoryarray=names, side="top", tickangle=0),
+    )
+    return dict(a=a, names=names, dead=dead, rows=rows, text=text, hover=hover, layout=layout)
+
+
 def association_heatmap(matrix: np.ndarray, factor_names: Sequence[str], inactive_dims: Sequence[int] = (),
                         dims: Sequence[int | None] | None = None, n_pairs: Sequence[int] | None = None,
                         title: str | None = None) -> go.Figure:
@@ -69,55 +109,23 @@ def association_heatmap(matrix: np.ndarray, factor_names: Sequence[str], inactiv
         dims: per FoV its associated dim (or None): the cell gets a dark outline.
         n_pairs: per FoV the number of intervention pairs (shown on hover).
     """
-    a = np.asarray(matrix, dtype=np.float64)
+    m = _matrix_parts(matrix, factor_names, inactive_dims, dims, n_pairs, title)
+    a, dead, rows, names = m["a"], m["dead"], m["rows"], m["names"]
     n_dims, k = a.shape
-    dead = {int(d) for d in inactive_dims}
-    rows = [f"dim {d}" + (" (inactive)" if d in dead else "") for d in range(n_dims)]
     shown = a.copy()
     shown[list(dead), :] = np.nan  # inactive rows are painted by the grey layer below
-    text = [["" if not np.isfinite(v) else f"{v:.2f}" for v in row] for row in a]
-    hover = []
-    for d in range(n_dims):
-        line = []
-        for f in range(k):
-            v = a[d, f]
-            pairs = f" over {n_pairs[f]:,} pairs" if n_pairs is not None and n_pairs[f] else ""
-            if d in dead:
-                msg = f"dim {d} is inactive (std < 0.05): left out of OS, MES and OMES"
-            elif not np.isfinite(v):
-                msg = f"not computed for {factor_names[f]} (too few pairs or a constant dim)"
-            else:
-                strength = ("changes strongly" if v >= 0.6 else "changes somewhat" if v >= 0.25
-                            else "barely changes")
-                msg = f"dim {d} {strength} when {factor_names[f]} changes"
-            assoc = " (the FoV's associated dim)" if dims is not None and dims[f] == d else ""
-            val = "n/a" if not np.isfinite(v) else f"{v:.4f}"
-            line.append(f"<b>dim {d} x {factor_names[f]}</b>: A = {val}{assoc}<br>{msg}<br>"
-                        f"A = 1 - |corr(z_d(x), z_d(y))|{pairs},<br>x, y differing only in {factor_names[f]}")
-        hover.append(line)
-    fig = go.Figure()
+    data = []
     if dead:
         grey = np.where(np.isin(np.arange(n_dims), list(dead))[:, None], 0.0, np.nan) * np.ones((1, k))
-        fig.add_trace(go.Heatmap(z=grey, x=list(factor_names), y=rows, colorscale=[[0, "#e6e6e6"], [1, "#e6e6e6"]],
-                                 zmin=0.0, zmax=1.0, showscale=False, hoverinfo="skip", xgap=2, ygap=2))
-    fig.add_trace(go.Heatmap(
-        z=shown, x=list(factor_names), y=rows, zmin=0.0, zmax=1.0, colorscale="Viridis",
-        text=text, texttemplate="%{text}", textfont=dict(size=12), customdata=hover,
+        data.append(dict(type="heatmap", z=grey, x=names, y=rows, colorscale=[[0, "#e6e6e6"], [1, "#e6e6e6"]],
+                         zmin=0.0, zmax=1.0, showscale=False, hoverinfo="skip", xgap=2, ygap=2))
+    data.append(dict(
+        type="heatmap", z=shown, x=names, y=rows, zmin=0.0, zmax=1.0, colorscale="Viridis",
+        text=m["text"], texttemplate="%{text}", textfont=dict(size=12), customdata=m["hover"],
         hovertemplate="%{customdata}<extra></extra>", xgap=2, ygap=2,
         colorbar=dict(title=dict(text="A"), thickness=12),
     ))
-    if dims is not None:
-        for f, d in enumerate(dims):
-            if d is not None:
-                fig.add_shape(type="rect", x0=f - 0.5, x1=f + 0.5, y0=d - 0.5, y1=d + 0.5,
-                              line=dict(color="#d62728", width=3))
-    # categories in the given order; boxes at x = f, y = d are then exactly the cells of (FoV f, dim d)
-    fig.update_yaxes(type="category", categoryorder="array", categoryarray=rows, autorange="reversed",
-                     tickmode="array", tickvals=rows, ticktext=rows)
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(factor_names), side="top", tickangle=0)
-    _layout(fig, title, height=max(260, 34 * n_dims + 110))
-    fig.update_layout(margin=dict(t=80 if title else 40), title=dict(y=0.98, yanchor="top"))
-    return fig
+    return go.Figure(data=data, layout=m["layout"])
 
 
 def omes_bars(factor_names: Sequence[str], os: Sequence[float | None], mes: Sequence[float | None],
@@ -172,44 +180,39 @@ def association_cells(matrix: np.ndarray, factor_names: Sequence[str], inactive_
     computed cells (grey) are the last trace, when there are any.
     ``highlight``: (FoV f, dim d) to outline the whole row of dim d (a clicked per-FoV bar).
     """
-    heat = association_heatmap(matrix, factor_names, inactive_dims, dims, n_pairs, title)
-    main = heat.data[-1]
-    a = np.asarray(matrix, dtype=np.float64)
+    m = _matrix_parts(matrix, factor_names, inactive_dims, dims, n_pairs, title)
+    a, dead, rows, names, layout = m["a"], m["dead"], m["rows"], m["names"], m["layout"]
     n_dims, k = a.shape
-    rows, names = list(main.y), list(factor_names)
-    dead = {int(d) for d in inactive_dims}
-    height = heat.layout.height
-    size = max(8, int((height - 90) / max(n_dims, 1)) - 6)  # the heatmap's row pitch, less a gap
-    fig = go.Figure(layout=heat.layout)
+    size = max(8, int((layout["height"] - 90) / max(n_dims, 1)) - 6)  # the heatmap's row pitch, less a gap
     live = [(d, f) for d in range(n_dims) for f in range(k) if d not in dead and np.isfinite(a[d, f])]
     grey = [(d, f) for d in range(n_dims) for f in range(k) if (d, f) not in set(live)]
 
     def cells(pairs, text_color: str):
         keep = dict(marker=dict(opacity=1.0), textfont=dict(color=text_color))  # a selection fades nothing
-        return dict(x=[names[f] for _, f in pairs], y=[rows[d] for d, _ in pairs],
-                    customdata=[[d, f, main.customdata[d][f]] for d, f in pairs],
-                    text=[main.text[d][f] for d, f in pairs], mode="markers+text",
+        return dict(type="scatter", x=[names[f] for _, f in pairs], y=[rows[d] for d, _ in pairs],
+                    customdata=[[d, f, m["hover"][d][f]] for d, f in pairs],
+                    text=[m["text"][d][f] for d, f in pairs], mode="markers+text",
                     hovertemplate="%{customdata[2]}<extra></extra>", selected=keep, unselected=keep,
                     textposition="middle center", showlegend=False, textfont=dict(size=12, color=text_color))
 
     dark = [(d, f) for d, f in live if a[d, f] < 0.6]  # Viridis is dark below about 0.6
     light = [(d, f) for d, f in live if a[d, f] >= 0.6]
-    for i, (pairs, text_color) in enumerate(((dark, "white"), (light, "black"))):
-        fig.add_trace(go.Scatter(**cells(pairs, text_color), name="A",
-                                 marker=dict(symbol="square", size=size, color=[a[d, f] for d, f in pairs], cmin=0.0,
-                                             cmax=1.0, colorscale="Viridis", line=dict(width=0), showscale=i == 0,
-                                             colorbar=dict(title=dict(text="A"), thickness=12))))
+    data = [dict(**cells(pairs, text_color), name="A",
+                 marker=dict(symbol="square", size=size, color=[a[d, f] for d, f in pairs], cmin=0.0, cmax=1.0,
+                             colorscale="Viridis", line=dict(width=0), showscale=i == 0,
+                             colorbar=dict(title=dict(text="A"), thickness=12)))
+            for i, (pairs, text_color) in enumerate(((dark, "white"), (light, "black")))]
     if grey:
-        fig.add_trace(go.Scatter(**cells(grey, "#555555"), name="inactive",
-                                 marker=dict(symbol="square", size=size, color="#e6e6e6", line=dict(width=0))))
+        data.append(dict(**cells(grey, "#555555"), name="inactive",
+                         marker=dict(symbol="square", size=size, color="#e6e6e6", line=dict(width=0))))
     if highlight is not None:
         _, d = highlight
-        fig.add_shape(type="rect", x0=-0.5, x1=k - 0.5, y0=d - 0.5, y1=d + 0.5, layer="above",
-                      line=dict(color=HIGHLIGHT_COLOR, width=3, dash="dot"))
-    fig.update_layout(clickmode="event+select", dragmode=False)
-    fig.update_xaxes(range=[-0.5, k - 0.5], showgrid=False, zeroline=False)
-    fig.update_yaxes(range=[n_dims - 0.5, -0.5], autorange=False, showgrid=False, zeroline=False)
-    return fig
+        layout["shapes"] = layout["shapes"] + [dict(type="rect", x0=-0.5, x1=k - 0.5, y0=d - 0.5, y1=d + 0.5,
+                                                    layer="above", line=dict(color=HIGHLIGHT_COLOR, width=3, dash="dot"))]
+    layout.update(clickmode="event+select", dragmode=False)
+    layout["xaxis"].update(range=[-0.5, k - 0.5], showgrid=False, zeroline=False)
+    layout["yaxis"].update(range=[n_dims - 0.5, -0.5], autorange=False, showgrid=False, zeroline=False)
+    return go.Figure(data=data, layout=layout)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,17 +225,17 @@ def latent_scatter(x: np.ndarray, y: np.ndarray, color: np.ndarray, color_name: 
     ``rows``: each point's row in the representation (``customdata``), so a selection maps back.
     """
     rows = np.arange(len(x)) if rows is None else np.asarray(rows)
-    fig = go.Figure(go.Scatter(
-        x=np.asarray(x, np.float64).round(4), y=np.asarray(y, np.float64).round(4), mode="markers",
+    trace = dict(
+        type="scatter", x=np.asarray(x, np.float64).round(4), y=np.asarray(y, np.float64).round(4), mode="markers",
         customdata=rows, name="samples", showlegend=False,
         marker=dict(size=5, color=np.asarray(color), colorscale="Viridis", opacity=0.8,
                     colorbar=dict(title=dict(text=color_name), thickness=12)),
         hovertemplate=f"row %{{customdata}}<br>{color_name} %{{marker.color}}<extra></extra>",
-        unselected=dict(marker=dict(opacity=0.15))))
-    fig.update_xaxes(title=axis_names[0], zeroline=False)
-    fig.update_yaxes(title=axis_names[1], zeroline=False)
-    fig.update_layout(dragmode="lasso")
-    return _layout(fig, title, height=520)
+        unselected=dict(marker=dict(opacity=0.15)))
+    layout = _layout_dict(title, height=520)
+    layout.update(dragmode="lasso", xaxis=dict(title=dict(text=axis_names[0]), zeroline=False),
+                  yaxis=dict(title=dict(text=axis_names[1]), zeroline=False))
+    return go.Figure(data=[trace], layout=layout)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,18 +243,20 @@ def latent_scatter(x: np.ndarray, y: np.ndarray, color: np.ndarray, color_name: 
 # ---------------------------------------------------------------------------------------------
 def loss_curve(history: Sequence[dict], title: str | None = None, height: int = 300) -> go.Figure:
     """Loss, reconstruction and KL per step from a history (rows with step/loss/recon/kl)."""
-    fig = go.Figure()
     steps = [row.get("step") for row in history]
+    data = []
     for key, color, dash in (("loss", "#2b6a4f", None), ("recon", "#7fa7d6", "dot"), ("kl", "#f2b06b", "dash")):
         ys = [row.get(key) for row in history]
         if any(v is not None for v in ys):
-            fig.add_trace(go.Scatter(x=steps, y=ys, name=key, mode="lines", line=dict(color=color, dash=dash),
-                                     yaxis="y2" if key == "kl" else "y"))
+            data.append(dict(type="scatter", x=steps, y=ys, name=key, mode="lines", line=dict(color=color, dash=dash),
+                             yaxis="y2" if key == "kl" else "y"))
+    layout = _layout_dict(title, height=height)
     # log scale: the first steps' loss is 10-100x the rest, which would flatten the curve
-    fig.update_layout(xaxis=dict(title="step"), yaxis=dict(title="loss / recon (per image, log)", type="log"),
-                      yaxis2=dict(title="KL", overlaying="y", side="right", showgrid=False),
-                      legend=dict(orientation="h", y=-0.25))
-    return _layout(fig, title, height=height)
+    layout.update(xaxis=dict(title=dict(text="step")),
+                  yaxis=dict(title=dict(text="loss / recon (per image, log)"), type="log"),
+                  yaxis2=dict(title=dict(text="KL"), overlaying="y", side="right", showgrid=False),
+                  legend=dict(orientation="h", y=-0.25))
+    return go.Figure(data=data, layout=layout)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,18 +269,18 @@ def image_grid(image: np.ndarray, n_rows: int, n_cols: int, row_labels: Sequence
     img = np.asarray(image, dtype=np.uint8)
     h, w = img.shape[:2]
     ch, cw = (h + pad) / n_rows, (w + pad) / n_cols
-    fig = go.Figure(go.Image(z=img, hoverinfo="skip"))
-    fig.update_xaxes(showgrid=False, zeroline=False, tickmode="array",
-                     tickvals=[cw * (c + 0.5) - pad / 2 for c in range(n_cols)] if col_labels else [],
-                     ticktext=list(col_labels or []), side="top")
-    fig.update_yaxes(showgrid=False, zeroline=False, tickmode="array",
-                     tickvals=[ch * (r + 0.5) - pad / 2 for r in range(n_rows)] if row_labels else [],
-                     ticktext=list(row_labels or []))
     scale = cell_px / 64
-    fig.update_layout(width=None, height=int(h * scale) + (60 if title else 30) + (20 if col_labels else 0))
-    _layout(fig, title, height=int(h * scale) + (60 if title else 30) + (20 if col_labels else 0))
-    fig.update_layout(margin=dict(l=10, r=10, t=(60 if title else 30), b=5))
-    return fig
+    layout = _layout_dict(title, height=int(h * scale) + (60 if title else 30) + (20 if col_labels else 0))
+    layout.update(
+        width=None, margin=dict(l=10, r=10, t=(60 if title else 30), b=5),
+        xaxis=dict(showgrid=False, zeroline=False, tickmode="array",
+                   tickvals=[cw * (c + 0.5) - pad / 2 for c in range(n_cols)] if col_labels else [],
+                   ticktext=list(col_labels or []), side="top"),
+        yaxis=dict(showgrid=False, zeroline=False, tickmode="array",
+                   tickvals=[ch * (r + 0.5) - pad / 2 for r in range(n_rows)] if row_labels else [],
+                   ticktext=list(row_labels or [])),
+    )
+    return go.Figure(data=[dict(type="image", z=img, hoverinfo="skip")], layout=layout)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,16 +290,17 @@ def before_after_bars(names: Sequence[str], before: Sequence[float | None], afte
                       title: str | None = None, y_title: str = "", y_range: tuple[float, float] | None = (0, 1.1),
                       labels: tuple[str, str] = ("before", "after")) -> go.Figure:
     """Paired bars (before vs after fine-tuning) per name (FoV or metric)."""
-    fig = go.Figure()
+    data = []
     for label, vals, color in ((labels[0], before, BEFORE_COLOR), (labels[1], after, AFTER_COLOR)):
         y = [_opt(v) for v in vals]
-        fig.add_trace(go.Bar(x=list(names), y=y, name=label, marker_color=color,
-                             text=["n/a" if v is None else f"{v:.2f}" for v in y], textposition="outside",
-                             textfont=dict(size=10), cliponaxis=False))
-    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.2))
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(names))
-    fig.update_yaxes(title=y_title, range=list(y_range) if y_range else None)
-    return _layout(fig, title, height=340)
+        data.append(dict(type="bar", x=list(names), y=y, name=label, marker=dict(color=color),
+                         text=["n/a" if v is None else f"{v:.2f}" for v in y], textposition="outside",
+                         textfont=dict(size=10), cliponaxis=False))
+    layout = _layout_dict(title, height=340)
+    layout.update(barmode="group", legend=dict(orientation="h", y=-0.2),
+                  xaxis=dict(type="category", categoryorder="array", categoryarray=list(names)),
+                  yaxis=dict(title=dict(text=y_title), **({"range": list(y_range)} if y_range else {})))
+    return go.Figure(data=data, layout=layout)
 
 
 # ---------------------------------------------------------------------------------------------
