@@ -425,8 +425,14 @@ def quick_scores_json(run_path, dataset: str, n: int, seed: int,
     and kept in the result store (``drviz.store``): every session, restart and report reuses it."""
     from drviz import store
 
-    key = store.Key.of(run_path, "scores", dataset, n, seed, kind="quick", n_train=QUICK_TRAIN, n_test=QUICK_TEST)
-    return store.cached_json(key, lambda: quick_scores(representation(), seed, QUICK_TRAIN, QUICK_TEST).to_json())
+    return store.cached_json(_quick_key(run_path, dataset, n, seed),
+                             lambda: quick_scores(representation(), seed, QUICK_TRAIN, QUICK_TEST).to_json())
+
+
+def _quick_key(run_path, dataset: str, n: int, seed: int):
+    from drviz import store
+
+    return store.Key.of(run_path, "scores", dataset, n, seed, kind="quick", n_train=QUICK_TRAIN, n_test=QUICK_TEST)
 
 
 def stored_before_after(source, transfer, target: str, n: int, seed: int) -> tuple[dict, dict, str] | None:
@@ -446,12 +452,11 @@ def stored_before_after(source, transfer, target: str, n: int, seed: int) -> tup
     if b is not None and a is not None and all(b.get(k) == a.get(k) for k in ("n", "seed", "split")) \
             and "omes" in b and "omes" in a:
         split = b.get("split") or {}
-        return b, a, (f"from `drviz evaluate`: {b.get('n', 0):,} samples, seed {b.get('seed')}, classifiers on "
-                      f"{split.get('n_train', '?')} / {split.get('n_test', '?')} train / test rows")
+        return b, a, (f"stored with the runs (`drviz evaluate`): {b.get('n', 0):,} samples, seed {b.get('seed')}, "
+                      f"classifiers on {split.get('n_train', '?')} / {split.get('n_test', '?')} train / test rows")
     try:
-        keys = [store.Key.of(run, "scores", target, n, seed, kind="quick", n_train=QUICK_TRAIN, n_test=QUICK_TEST)
-                for run in (source, transfer)]
-    except DrvizError:
+        keys = [_quick_key(run, target, n, seed) for run in (source, transfer)]
+    except DrvizError:  # a run without weights
         return None
     b, a = (store.get_json(k) for k in keys)
     if b is None or a is None:

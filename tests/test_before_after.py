@@ -63,7 +63,7 @@ def test_metrics_files_from_evaluate_come_first_and_stale_ones_are_ignored(pair)
     assert stored_before_after(src, tr, "noisy_dsprites", 300, 0) is None  # the transfer is not evaluated yet
     ckpt.save_metrics(tr, {**data, "n": 10_000}, "noisy_dsprites")
     before, after, origin = stored_before_after(src, tr, "noisy_dsprites", 300, 0)
-    assert "drviz evaluate" in origin and "10,000 samples" in origin and before["n"] == 10_000
+    assert "stored with the runs" in origin and "10,000 samples" in origin and before["n"] == 10_000
     # the transfer trains on: its stored scores describe older weights and are not shown
     state = json.loads((tr / "state.json").read_text())
     (tr / "state.json").write_text(json.dumps({**state, "step": state["step"] + 100}))

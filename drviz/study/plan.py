@@ -111,17 +111,34 @@ def estimate(jobs: list[Job], steps_per_s: Mapping[str, float], eval_s: float) -
     return out
 
 
+KIND_ORDER = {"train": 0, "transfer": 1, "evaluate": 2}
+
+
+def priority(job: Job) -> int:
+    """Among jobs ready to start, trainings first, then transfers, then evaluations: the long
+    jobs that unlock others start early, so no worker waits at the end."""
+    return KIND_ORDER.get(job.kind, len(KIND_ORDER))
+
+
 def wall_estimate(costs: list[Cost], workers: int) -> float:
-    """Wall seconds on ``workers`` parallel workers: each wave's work spread evenly (greedy
-    longest-first), waves one after the other, as the joblib runner does."""
-    by_id = {c.job.id: c.seconds for c in costs}
-    total = 0.0
-    for wave in levels([c.job for c in costs]):
-        loads = [0.0] * max(1, workers)
-        for s in sorted((by_id[j.id] for j in wave), reverse=True):
-            loads[loads.index(min(loads))] += s
-        total += max(loads)
-    return total
+    """Wall seconds on ``workers`` parallel workers, scheduled as the runners do: a job starts as
+    soon as its dependencies are done and a worker is free, ready jobs by ``priority``."""
+    seconds = {c.job.id: c.seconds for c in costs}
+    waiting = [c.job for c in costs]  # expand's order is topological
+    running: list[tuple[float, str]] = []  # (end time, job id)
+    done: set[str] = set()
+    now = 0.0
+    while waiting or running:
+        ready = sorted((j for j in waiting if set(j.deps) <= done), key=priority)
+        for job in ready[:max(1, workers) - len(running)]:
+            waiting.remove(job)
+            running.append((now + seconds[job.id], job.id))
+        if not running:  # a dependency outside ``costs``: nothing can start
+            break
+        running.sort()
+        now, finished = running.pop(0)
+        done.add(finished)
+    return now
 
 
-__all__ = ["Cost", "Job", "estimate", "expand", "levels", "source_name", "transfer_name", "wall_estimate"]
+__all__ = ["Cost", "Job", "estimate", "expand", "levels", "priority", "source_name", "transfer_name", "wall_estimate"]

@@ -1,9 +1,9 @@
 """Run a study's jobs on joblib (this machine) or Dask distributed (a cluster), and say where it stands.
 
 - **joblib** (loky processes, the default): ``jobs`` worker processes with the cores split between
-  them (threads per job = cores // jobs). joblib has no dependencies between tasks, so the jobs
-  run in waves (``plan.levels``: sources, then transfers and the sources' evaluations, then the
-  transfers' evaluations); within a wave they run as workers free up.
+  them (threads per job = cores // jobs). joblib's ``Parallel`` knows no dependencies between
+  tasks, so the jobs go to its process pool (loky's executor) one by one: each starts when its
+  dependencies are done and a worker is free, trainings first (``plan.priority``).
 - **Dask** (``scheduler="local:N"`` starts a loopback ``LocalCluster`` of N single-threaded worker
   processes; ``"tcp://HOST:PORT"`` uses a running scheduler): one future per job, each depending
   on its dependencies' futures, so a transfer starts the moment its source is trained. A lost
@@ -25,7 +25,7 @@ from pathlib import Path
 from drviz.errors import DrvizError
 from drviz.jobs import pid_alive
 from drviz.study.execute import EVALS, JOBS, RUNS, eval_path, job_file_name, run_job
-from drviz.study.plan import Job, expand, levels
+from drviz.study.plan import Job, expand, priority
 from drviz.study.results import write_results
 from drviz.study.spec import Study, parse_study, studies_root
 
@@ -93,22 +93,32 @@ def run_study(study: Study, out: str | Path | None = None, *, jobs: int = 1, sch
 
 
 def _run_joblib(study: Study, out: Path, plan: list[Job], jobs: int, on_event) -> None:
-    from joblib import Parallel, delayed
+    """Jobs on joblib's process pool (loky), each started as soon as its dependencies are done and
+    a worker is free (ready jobs by ``plan.priority``): no worker waits for a wave's slowest job."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from joblib.externals.loky import get_reusable_executor
 
     if not 1 <= jobs <= 1024:
         raise DrvizError(f"--jobs must be between 1 and 1024; got {jobs}")
     threads = max(1, cores() // jobs)
-    done = 0
-    with Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered") as parallel:
-        for wave in levels(plan):
-            results = parallel(delayed(_call)(str(out), job, study.evaluation, threads) for job in wave)
-            for job_id, result in results:
-                done += 1
-                _after(out, {j.id: j for j in wave}[job_id], result, done, len(plan), on_event)
-
-
-def _call(out: str, job: Job, evaluation, threads: int):
-    return job.id, run_job(out, job, evaluation, threads)
+    executor = get_reusable_executor(max_workers=jobs)
+    waiting, running, finished = list(plan), {}, set()
+    try:
+        while waiting or running:
+            ready = sorted((j for j in waiting if set(j.deps) <= finished), key=priority)
+            for job in ready[:jobs - len(running)]:
+                waiting.remove(job)
+                running[executor.submit(run_job, str(out), job, study.evaluation, threads)] = job
+            completed, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in completed:
+                job = running.pop(future)
+                result = future.result()  # a failed job raises here; finished jobs' work is kept
+                finished.add(job.id)
+                _after(out, job, result, len(finished), len(plan), on_event)
+    except BaseException:
+        executor.shutdown(wait=False, kill_workers=True)  # Ctrl+C or a failure: stop the other jobs now
+        raise
 
 
 def _after(out: Path, job: Job, result: dict, done: int, total: int, on_event) -> None:
