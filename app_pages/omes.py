@@ -17,13 +17,10 @@ st.markdown(
     "**OMES = alpha * OS + (1 - alpha) * MES**, per FoV, then averaged."
 )
 
-alpha, pooling = 0.5, "avg"  # set by the sliders in omes_view() below
 
 
-def controls() -> None:
-    """alpha and pooling, drawn inside the fragment so that moving them reruns only the OMES view;
-    their last (or linked) values come back from ``state`` (shareable links, issue 17)."""
-    global alpha, pooling  # the blocks below read them, as when they were drawn at the top of the page
+def controls() -> tuple[float, str]:
+    """alpha and pooling; their last (or linked) values come back from ``state`` (shareable links)."""
     state.restore_view()
     c1, c2 = st.columns([3, 1])
     alpha = c1.slider("alpha (1 = only OS, 0 = only MES)", 0.0, 1.0, step=0.05, key="alpha")
@@ -31,6 +28,7 @@ def controls() -> None:
                        help="avg: weighted average over dims, weight A[d, f] entering twice (the paper's reference "
                             "and its published numbers). max: the best dim.")
     state.remember_view(alpha, pooling)
+    return alpha, pooling
 
 
 def every_metric_block(info, key: str) -> None:
@@ -50,17 +48,13 @@ def every_metric_block(info, key: str) -> None:
         widgets.download_table(table, f"{info.name}-every-metric", f"{key}-every-metric")
 
 
-def omes_block(comps, n_values, name: str, key: str, heading: str | None = None, wide: bool = True,
-               linked=None, token: str | None = None) -> None:
-    """One representation's view; only ``comps.omes(alpha, pooling)`` depends on the slider.
-
-    ``wide``: bars and heatmap side by side (one representation on the page) or stacked (two).
-    ``linked``: (run, dataset) of a run's view: a clicked matrix cell opens its traversal, a clicked
-    bar highlights its FoV's dim (``explorer_views``). ``token``: a string naming the matrix (run,
-    weights, dataset, n, seed; or the preset): its figure is then built once, not on every alpha move.
-    """
-    if heading:
-        st.markdown(heading)
+def scores_block(view: dict, alpha: float, pooling: str, wide: bool) -> None:
+    """What follows alpha for one representation: the averaged OMES, the FoV flags, the per-FoV bars
+    and table. ``view``: comps, n_values, name, key, heading and, for a run, ``linked`` (a clicked
+    bar outlines its FoV's dim in the matrix drawn below the fragment: a full rerun)."""
+    comps, n_values, name, key = view["comps"], view["n_values"], view["name"], view["key"]
+    if view.get("heading"):
+        st.markdown(view["heading"])
     res = comps.omes(alpha, pooling)
     st.metric("Averaged OMES", "n/a" if res.score is None else f"{res.score:.4f}",
               help="Mean of the per-FoV OMES over the measurable FoVs, rounded to 4 decimals.")
@@ -75,41 +69,69 @@ def omes_block(comps, n_values, name: str, key: str, heading: str | None = None,
     bars = viz.omes_bars(table["FoV"].tolist(), table["OS"].tolist(), table["MES"].tolist(),
                          table["OMES"].tolist(), alpha, pooling, res.score, table["note"].tolist(),
                          title="Per-FoV OS, MES and OMES")
-    a = comps.association
-    heat = None if linked is not None else explorer_views.memo_figure(  # a run's view draws clickable cells
-        None if token is None else f"heat|{token}",
-        lambda: viz.association_heatmap(a.matrix, a.factor_names, a.inactive_dims, comps.dims, a.n_pairs,
-                                        title="Association matrix A (red box: the FoV's dim)"))
     left, right = st.columns(2) if wide else (st.container(), st.container())
     with left:
-        picked = st.plotly_chart(bars, key=f"{key}-bars", **({} if linked is None else
-                                                            dict(on_select="rerun", selection_mode="points")))
+        linked = view.get("linked") is not None
+        picked = st.plotly_chart(bars, key=f"{key}-bars", **(dict(on_select="rerun", selection_mode="points")
+                                                            if linked else {}))
         widgets.download_figure(bars, f"{name}-omes-bars", f"{key}-bars", data=table)
+        if linked:
+            hl_key = f"{key}-highlight"
+            highlight = explorer_views.bar_fov(picked, comps)
+            if st.session_state.get(hl_key) != highlight:  # the matrix is outside this fragment: redraw the page
+                st.session_state[hl_key] = highlight
+                st.rerun(scope="app")
     with right:
+        st.markdown("**Per FoV**")
+        st.dataframe(table, hide_index=True, width="stretch")
+        widgets.download_table(table, f"{name}-per-fov", f"{key}-table")
+
+
+@explorer_views.fragment
+def scores_view(views: list[dict], extra=None) -> None:
+    """Everything that follows alpha, as a fragment: a slider move reruns this alone, not the
+    matrices, traversals and tables drawn outside it (nor app.py's sidebar). ``extra(alpha,
+    pooling)`` draws more alpha-dependent content first (the presets' summary)."""
+    alpha, pooling = controls()
+    if extra is not None:
+        extra(alpha, pooling)
+    cols = st.columns(len(views)) if len(views) > 1 else [st.container()]
+    for col, view in zip(cols, views):
+        with col:
+            scores_block(view, alpha, pooling, wide=len(views) == 1)
+
+
+def matrix_block(view: dict, wide: bool) -> None:
+    """What does not follow alpha: the association matrix (a run's is clickable: a cell opens the
+    dim's traversal on the FoV's line), the FoV -> dim table. The figure is built once per
+    ``view["token"]`` (run, weights, dataset, n, seed; or the preset)."""
+    comps, name, key, linked, token = view["comps"], view["name"], view["key"], view.get("linked"), view.get("token")
+    a = comps.association
+    left, right = st.columns(2) if wide else (st.container(), st.container())
+    with left:
         if linked is None:
+            heat = explorer_views.memo_figure(
+                None if token is None else f"heat|{token}",
+                lambda: viz.association_heatmap(a.matrix, a.factor_names, a.inactive_dims, comps.dims, a.n_pairs,
+                                                title="Association matrix A (red box: the FoV's dim)"))
             st.plotly_chart(heat, key=f"{key}-heat")
         else:
             heat, cell = explorer_views.linked_matrix(comps, f"{key}-heat", "Association matrix A (red box: the "
-                                                      "FoV's dim; click a cell)", explorer_views.bar_fov(picked, comps),
-                                                      token)
+                                                      "FoV's dim; click a cell)",
+                                                      st.session_state.get(f"{key}-highlight"), token)
         widgets.download_figure(heat, f"{name}-association", f"{key}-heat", data=tables.matrix_frame(comps))
         if a.inactive_dims:
             st.caption(f"Grey rows: inactive dims (std < 0.05), left out of the scores: "
                        f"{', '.join(map(str, a.inactive_dims))}.")
         for note in a.notes:
             st.caption(note)
-    if linked is not None:
-        explorer_views.linked_traversal(*linked, comps, key, cell)
-    left, right = st.columns(2) if wide else (st.container(), st.container())
-    with left:
-        st.markdown("**Per FoV**")
-        st.dataframe(table, hide_index=True, width="stretch")
-        widgets.download_table(table, f"{name}-per-fov", f"{key}-table")
     with right:
         st.markdown("**FoV -> dim association** (used to prune the representation)")
         assoc = tables.association_table(comps)
         st.dataframe(assoc, hide_index=True, width="stretch")
         widgets.download_table(assoc, f"{name}-fov-to-dim", f"{key}-assoc")
+    if linked is not None:
+        explorer_views.linked_traversal(*linked, comps, key, cell)
 
 
 TABS = ("Runs", "Synthetic matrices", "Upload a representation")
@@ -120,26 +142,31 @@ def runs_tab() -> None:
         info = state.active_run()
         if info is None:
             state.no_runs_message()
-        else:
-            other = state.compare_run()
-            shown = [info] + ([other] if other is not None else [])
-            cols = st.columns(len(shown)) if len(shown) > 1 else [st.container()]
-            for col, run, key in zip(cols, shown, ("run1", "run2")):
-                with col, guard(f"compute OMES for {run.name}"):
-                    dataset = state.dataset_of(run)
-                    comps, n_values = cache.omes(*cache.key_of(run), dataset, state.eval_n(), state.eval_seed())
-                    omes_block(comps, n_values, f"{run.name}-{dataset}", key, wide=len(shown) == 1, linked=(run, dataset),
-                               token=f"{cache.key_of(run)}|{dataset}|{state.eval_n()}|{state.eval_seed()}",
-                               heading=f"#### {run.name}\n{run.config.method}, beta {run.config.beta:g}, "
-                                       f"encoded on **{dataset}** ({state.eval_n():,} samples)")
-                    every_metric_block(run, key)
-            with st.expander("The metrics OMES is compared with: families, classifiers, properties"):
-                metric_table = tables.metric_table()
-                st.dataframe(metric_table, hide_index=True, width="stretch")
-                widgets.download_table(metric_table, "metric-families", "metric-families")
-            if other is None:
-                st.caption("Pick a second run under *Compare with* in the sidebar to see two runs side by side "
-                           "(e.g. a source model and its transfer, or a weakly-supervised and a beta-VAE model).")
+            return
+        other = state.compare_run()
+        shown = [info] + ([other] if other is not None else [])
+        views = []
+        for run, key in zip(shown, ("run1", "run2")):
+            dataset = state.dataset_of(run)
+            comps, n_values = cache.omes(*cache.key_of(run), dataset, state.eval_n(), state.eval_seed())
+            views.append(dict(comps=comps, n_values=n_values, name=f"{run.name}-{dataset}", key=key,
+                              linked=(run, dataset), run=run,
+                              token=f"{cache.key_of(run)}|{dataset}|{state.eval_n()}|{state.eval_seed()}",
+                              heading=f"#### {run.name}\n{run.config.method}, beta {run.config.beta:g}, "
+                                      f"encoded on **{dataset}** ({state.eval_n():,} samples)"))
+        scores_view(views)
+        cols = st.columns(len(views)) if len(views) > 1 else [st.container()]
+        for col, view in zip(cols, views):
+            with col, guard(f"draw the association matrix of {view['run'].name}"):
+                matrix_block(view, wide=len(views) == 1)
+                every_metric_block(view["run"], view["key"])
+    with st.expander("The metrics OMES is compared with: families, classifiers, properties"):
+        metric_table = tables.metric_table()
+        st.dataframe(metric_table, hide_index=True, width="stretch")
+        widgets.download_table(metric_table, "metric-families", "metric-families")
+    if state.compare_run() is None:
+        st.caption("Pick a second run under *Compare with* in the sidebar to see two runs side by side "
+                   "(e.g. a source model and its transfer, or a weakly-supervised and a beta-VAE model).")
 
 
 def presets_tab() -> None:
@@ -148,11 +175,17 @@ def presets_tab() -> None:
                     "Move alpha: MES-heavy scores punish FoVs spread over dims, OS-heavy ones dims shared by FoVs.")
         kind = st.radio("Matrix", tables.PRESETS, horizontal=True, key="preset_kind",
                         format_func=lambda k: k.replace("_", "-"))
-        summary = tables.preset_summary({k: cache.preset(k, 10, 5, 0) for k in tables.PRESETS}, alpha, pooling)
-        st.dataframe(summary, hide_index=True)
-        widgets.download_table(summary, "presets-omes", "presets-summary")
-        st.caption(tables.PRESET_TEXT[kind])
-        omes_block(cache.preset(kind, 10, 5, 0), None, f"preset-{kind}", "preset", token=f"preset|{kind}")
+
+        def summary(alpha: float, pooling: str) -> None:
+            table = tables.preset_summary({k: cache.preset(k, 10, 5, 0) for k in tables.PRESETS}, alpha, pooling)
+            st.dataframe(table, hide_index=True)
+            widgets.download_table(table, "presets-omes", "presets-summary")
+            st.caption(tables.PRESET_TEXT[kind])
+
+        view = dict(comps=cache.preset(kind, 10, 5, 0), n_values=None, name=f"preset-{kind}", key="preset",
+                    token=f"preset|{kind}")
+        scores_view([view], summary)
+        matrix_block(view, wide=True)
 
 
 def upload_tab() -> None:
@@ -165,22 +198,16 @@ def upload_tab() -> None:
         csv = u2.file_uploader("classes.csv", type=["csv"], key="up_csv")
         if npz is None or csv is None:
             st.caption("Upload both files to score them.")
-        else:
-            comps, n_values, n, d = cache.uploaded_omes(npz.getvalue(), csv.getvalue(), state.eval_seed())
-            omes_block(comps, n_values, "uploaded", "upload",
-                       heading=f"#### Uploaded representation\n{n:,} samples, {d} dims, {len(n_values)} FoVs")
+            return
+        comps, n_values, n, d = cache.uploaded_omes(npz.getvalue(), csv.getvalue(), state.eval_seed())
+        view = dict(comps=comps, n_values=n_values, name="uploaded", key="upload",
+                    heading=f"#### Uploaded representation\n{n:,} samples, {d} dims, {len(n_values)} FoVs")
+        scores_view([view])
+        matrix_block(view, wide=True)
 
 
-@explorer_views.fragment
-def omes_view() -> None:
-    """Everything that follows alpha: a slider move reruns this, not the page (nor app.py's sidebar)."""
-    controls()
-    # Lazy tabs: only the open tab runs (``.open``), so an alpha move rebuilds one tab, not three.
-    tabs = st.tabs(list(TABS), key="omes_tab", on_change="rerun")
-    for tab, draw in zip(tabs, (runs_tab, presets_tab, upload_tab)):
-        if tab.open:
-            with tab:
-                draw()
-
-
-omes_view()
+# Lazy tabs: only the open tab runs (``.open``); switching tabs reruns the page.
+for tab, draw in zip(st.tabs(list(TABS), key="omes_tab", on_change="rerun"), (runs_tab, presets_tab, upload_tab)):
+    if tab.open:
+        with tab:
+            draw()
