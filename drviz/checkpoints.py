@@ -21,6 +21,7 @@ import json
 import math
 import os
 import pickle
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -323,8 +324,15 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
     return scan_runs(root)[0]
 
 
+_LINEAGE_NOTE = re.compile(r"(?:continued|initialised) from (\S+) at step \d+")
+
+
 def lineage(info: RunInfo, root: Path | None = None) -> list[str]:
-    """Run names from the original source to this run (``init_from`` chain)."""
+    """Run names from the original source to this run (``init_from`` chain).
+
+    Where a run of the chain is gone (an intermediate branch retired), its ancestors come from the
+    lineage notes that every branch and transfer inherits from its source.
+    """
     chain, seen = [info.name], {info.name}
     current = info
     while current.config.init_from:
@@ -336,6 +344,10 @@ def lineage(info: RunInfo, root: Path | None = None) -> list[str]:
         try:
             current = read_run(current.config.init_from, root)
         except DrvizError:
+            named = [m.group(1) for note in current.notes if (m := _LINEAGE_NOTE.match(note))]
+            # the last lineage note names ``name`` itself; the ones before it, its ancestors in order
+            older = [Path(n).name for n in named[:-1] if Path(n).name not in seen]
+            chain[:0] = list(dict.fromkeys(older))
             break
     return chain
 

@@ -248,6 +248,8 @@ def _build(config: RunConfig, ds: GroundTruthDataset, root: Path | None) -> tupl
         state = ckpt.load_tensors(src.path / "model.pt")
         state, adapted = adapt_channels(state, src.spec, spec)
         ckpt.load_weights(model, state, f"{src.name}/model.pt")
+        # The source's own lineage first: the chain stays readable once an intermediate run is retired.
+        notes += src.notes
         if config.continued:
             if config.init_step != src.step:
                 raise DrvizError(f"run {src.name} is at step {src.step}, not {config.init_step}: continue it from its own step")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -275,6 +276,13 @@ def test_a_continuation_keeps_counting_from_the_source_step_with_new_settings(tm
     info = ckpt.read_run(tmp_path / "branch")
     assert info.step == 7 and info.notes[0].startswith("continued from src at step 4 (dsprites, beta_vae, beta 4")
     assert ckpt.lineage(info, tmp_path) == ["src", "branch"]
+    # a branch of the branch inherits its lineage notes, so retiring the middle run keeps the chain
+    train(training.continue_config(tmp_path / "branch", root=tmp_path, steps=8), tmp_path / "twig", device="cpu",
+          root=tmp_path)
+    twig = ckpt.read_run(tmp_path / "twig")
+    assert [n.split(" (")[0] for n in twig.notes] == ["continued from src at step 4", "continued from branch at step 7"]
+    shutil.rmtree(tmp_path / "branch")
+    assert ckpt.lineage(twig, tmp_path) == ["src", "branch", "twig"]
     still = train(training.continue_config(src, root=tmp_path, steps=5, lr=1e-12), tmp_path / "still", device="cpu",
                   root=tmp_path)
     assert still.step == 5  # one step at lr 1e-12 from the source's weights leaves them in place
