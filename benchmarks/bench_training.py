@@ -10,7 +10,7 @@ the bf16/fp32 ratio, and encode images/s (no grad, batch 256).
 loss (mean of the last 10% of the history) and OMES (alpha 0.5, avg pooling, 8,000 line-sampled
 images): bf16 must not cost quality (issue target: losses within 2%, OMES within 0.05).
 Prints tables and writes benchmarks/results/training.json. Run on an idle machine:
-    .venv/bin/python benchmarks/bench_training.py [--steps 200] [--threads 2] [--quality 3000]
+    .venv/bin/python benchmarks/bench_training.py [--steps 200] [--threads 2] [--quality 3000] [--compile]
 On a CPU without native bf16 (no AVX512-BF16 / AMX) bf16 is emulated and far slower: the table
 then says why ``precision=auto`` picks fp32 there.
 """
@@ -72,13 +72,17 @@ def train_throughput(method: str, steps: int, channels_last: bool, precision: st
     return {"images_per_s": img_s, "steps_per_s": img_s / per_step, "wall_s": wall}
 
 
-def bare_loop_throughput(method: str, channels_last: bool, precision: str, steps: int = 40) -> float:
+def bare_loop_throughput(method: str, channels_last: bool, precision: str, steps: int = 40,
+                         compiled: bool = False) -> float:
     """The same model and loss on fixed random tensors: what the real loop would reach if data
-    and bookkeeping cost nothing (images/s, median step after warm-up)."""
+    and bookkeeping cost nothing (images/s, median step after warm-up). ``compiled``: the network
+    under ``torch.compile`` (inductor), to see whether the trainer should use it."""
     cfg = RunConfig(dataset="color_dsprites", method=method, batch_size=64)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = VAE(ModelSpec(channels=3)).to(memory_format=fmt)
     opt = torch.optim.Adam(model.parameters(), lr=5e-4)
+    if compiled:  # compile the two halves step_loss calls; the warm-up steps below absorb compilation
+        model.encode, model.decode = torch.compile(model.encode), torch.compile(model.decode)
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(64, 3, 64, 64).contiguous(memory_format=fmt)
     batch = (x, torch.rand_like(x), torch.zeros(64, dtype=torch.long)) if cfg.weak else (x,)
@@ -134,6 +138,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="steps per fp32 throughput run")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quality", type=int, default=0, help="also compare an N-step run in fp32 and bf16")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time the bare bf16 loop under torch.compile (the trainer uses eager mode)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -153,6 +159,12 @@ def main() -> None:
             rows.append({"method": method, "precision": precision, "mflop_per_image": flops / 1e6, **r,
                          "bare_loop_images_per_s": bare, "real_over_bare": r["images_per_s"] / bare,
                          "gflops": achieved, "fraction_of_ceiling": achieved / ceilings[precision]})
+    compiled = {}
+    if args.compile:
+        for method in ("beta_vae", "ada_gvae"):
+            eager = next(r for r in rows if r["method"] == method and r["precision"] == "bf16")["bare_loop_images_per_s"]
+            fast = bare_loop_throughput(method, True, "bf16", steps=60, compiled=True)
+            compiled[method] = {"eager_images_per_s": eager, "compiled_images_per_s": fast, "ratio": fast / eager}
     enc = encode_throughput()
     ratios = {m: next(r for r in rows if r["method"] == m and r["precision"] == "bf16")["steps_per_s"]
               / next(r for r in rows if r["method"] == m and r["precision"] == "fp32")["steps_per_s"]
@@ -168,9 +180,12 @@ def main() -> None:
               f"{r['images_per_s']:8.0f} {r['bare_loop_images_per_s']:10.0f} {r['real_over_bare']:9.0%} "
               f"{r['gflops']:8.1f} {r['fraction_of_ceiling']:10.0%}")
     print("bf16 / fp32 steps/s: " + ", ".join(f"{m} {v:.2f}x" for m, v in ratios.items()))
+    for m, c in compiled.items():
+        print(f"torch.compile, bare bf16 loop, {m}: {c['compiled_images_per_s']:.0f} vs eager "
+              f"{c['eager_images_per_s']:.0f} images/s ({c['ratio']:.2f}x)")
     print(f"encode (no grad, batch 256, fp32): {enc:.0f} images/s")
     result = {"threads": args.threads, "steps": args.steps, "native_bf16": native_bf16, "matmul_gflops": ceilings,
-              "training": rows, "bf16_over_fp32": ratios, "encode_images_per_s": enc}
+              "training": rows, "bf16_over_fp32": ratios, "compiled": compiled, "encode_images_per_s": enc}
     if args.quality:
         q = quality(args.quality)
         result["quality"] = q
