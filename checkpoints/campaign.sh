@@ -3,7 +3,9 @@
 # balanced by measured speed (bf16, one thread: beta-VAE ~16 steps/s, Ada-GVAE ~8.5).
 # Idempotent and resumable: a finished run is skipped, a started one continues with --resume
 # (exactly as if never interrupted), a missing one starts; a transfer waits for its source to be
-# final. Run it again after any interruption:  bash checkpoints/campaign.sh  (logs in runs/logs/).
+# final; each final run is then scored (metrics.json, and a source's scores on each target) and
+# drawn (recon.png, traversal.png). Run it again after any interruption:  bash checkpoints/campaign.sh
+# (logs in runs/logs/).
 set -u
 cd "$(dirname "$0")/.."
 DRVIZ=${DRVIZ:-.venv/bin/drviz}
@@ -19,7 +21,7 @@ finished() {  # finished RUN: its state.json says it ended at its last step
 
 job() {  # job RUN SOURCE_OR_- ARGS...: train RUN (after SOURCE is final) unless it is done
   local run=$1 source=$2; shift 2
-  finished "$run" && { echo "$run: final, skipped"; return 0; }
+  finished "$run" && { echo "$run: final, skipped"; card "$run"; return 0; }
   if [ "$source" != - ]; then
     until finished "$source"; do sleep 60; done
   fi
@@ -30,10 +32,29 @@ job() {  # job RUN SOURCE_OR_- ARGS...: train RUN (after SOURCE is final) unless
   fi
   finished "$run" || { echo "$run: did not finish (see $LOGS/$run.log)"; return 1; }
   echo "$run: final"
+  card "$run"
+}
+
+newer() {  # newer RUN FILE: FILE was written after RUN's final weights
+  [ "checkpoints/$1/$2" -nt "checkpoints/$1/model.pt" ]
+}
+
+card() {  # card RUN: metrics.json (OMES on 8,000 line-sampled images) and the card's two pictures
+  newer "$1" metrics.json || "$DRVIZ" evaluate "$1" --n 8000 --n-jobs 1 >>"$LOGS/$1.log" 2>&1
+  newer "$1" recon.png ||
+    "$DRVIZ" recon "$1" --n 8 --seed 3 --scale 1 --out "checkpoints/$1/recon.png" >>"$LOGS/$1.log" 2>&1
+  newer "$1" traversal.png ||
+    "$DRVIZ" traverse "$1" --steps 9 --seed 3 --scale 1 --out "checkpoints/$1/traversal.png" >>"$LOGS/$1.log" 2>&1
+}
+
+before() {  # before SOURCE TARGET: the source's scores on the target (the Transfer page's "before")
+  newer "$1" "metrics-$2.json" ||
+    "$DRVIZ" evaluate "$1" --dataset "$2" --n 8000 --n-jobs 1 >>"$LOGS/$1.log" 2>&1
 }
 
 transfer() {  # transfer SOURCE TARGET: 20,000 steps at the paper's lr 1e-4 and the source's beta
-  job "$2-from-$1" "$1" transfer --source "$1" --target "$2" --steps 20000 --lr 1e-4
+  job "$2-from-$1" "$1" transfer --source "$1" --target "$2" --steps 20000 --lr 1e-4 &&
+    before "$1" "$2"
 }
 
 lane_a() {
