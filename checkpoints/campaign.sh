@@ -10,7 +10,9 @@ set -u
 cd "$(dirname "$0")/.."
 DRVIZ=${DRVIZ:-.venv/bin/drviz}
 LOGS=runs/logs
-mkdir -p "$LOGS"
+LOCKS=runs/campaign-locks  # one campaign at a time: a new one clears what a killed one held
+rm -rf "$LOCKS"
+mkdir -p "$LOGS" "$LOCKS"
 export OMP_NUM_THREADS=1
 
 finished() {  # finished RUN: its state.json says it ended at its last step
@@ -19,19 +21,24 @@ finished() {  # finished RUN: its state.json says it ended at its last step
       "checkpoints/$1/state.json"
 }
 
-job() {  # job RUN SOURCE_OR_- ARGS...: train RUN (after SOURCE is final) unless it is done
+job() {  # job RUN SOURCE_OR_- ARGS...: train RUN (after SOURCE is final) unless it is done or
+  # the other lane has taken it (a job may sit in both lanes: the first lane free takes it)
   local run=$1 source=$2; shift 2
-  finished "$run" && { echo "$run: final, skipped"; card "$run"; return 0; }
-  if [ "$source" != - ]; then
-    until finished "$source"; do sleep 60; done
-  fi
-  if [ -f "checkpoints/$run/train_state.pt" ]; then
-    "$DRVIZ" train --resume --out "checkpoints/$run" --threads 1 >>"$LOGS/$run.log" 2>&1
+  mkdir "$LOCKS/$run" 2>/dev/null || return 2
+  if finished "$run"; then
+    echo "$run: final, skipped"
   else
-    "$DRVIZ" "$@" --threads 1 --out "checkpoints/$run" >>"$LOGS/$run.log" 2>&1
+    if [ "$source" != - ]; then
+      until finished "$source"; do sleep 60; done
+    fi
+    if [ -f "checkpoints/$run/train_state.pt" ]; then
+      "$DRVIZ" train --resume --out "checkpoints/$run" --threads 1 >>"$LOGS/$run.log" 2>&1
+    else
+      "$DRVIZ" "$@" --threads 1 --out "checkpoints/$run" >>"$LOGS/$run.log" 2>&1
+    fi
+    finished "$run" || { echo "$run: did not finish (see $LOGS/$run.log)"; return 1; }
+    echo "$run: final"
   fi
-  finished "$run" || { echo "$run: did not finish (see $LOGS/$run.log)"; return 1; }
-  echo "$run: final"
   card "$run"
 }
 
@@ -57,19 +64,27 @@ transfer() {  # transfer SOURCE TARGET: 20,000 steps at the paper's lr 1e-4 and 
     before "$1" "$2"
 }
 
+# Priority order within each lane; the Ada-GVAE source takes longest, so lane a fine-tunes it on
+# one target while lane b does the other the moment it is final.
 lane_a() {
   job color_dsprites-beta_vae-s0 - train --init-from color_dsprites-beta_vae-s0-fp32 --steps 100000
   transfer color_dsprites-beta_vae-s0 noisy_dsprites
   transfer color_dsprites-beta_vae-s0 real_objects
-  job shapes3d-ada_gvae-s0 - train --dataset shapes3d --method ada_gvae --beta 2 --lr 5e-4 \
-    --lr-schedule plateau --steps 50000 --seed 0
+  transfer color_dsprites-ada_gvae-s0 noisy_dsprites
+  shapes3d
   transfer shapes3d-ada_gvae-s0 real_objects
 }
 
 lane_b() {
   job color_dsprites-ada_gvae-s0 - train --init-from color_dsprites-ada_gvae-s0-fp32 --steps 100000
-  transfer color_dsprites-ada_gvae-s0 noisy_dsprites
   transfer color_dsprites-ada_gvae-s0 real_objects
+  shapes3d
+  transfer shapes3d-ada_gvae-s0 real_objects
+}
+
+shapes3d() {
+  job shapes3d-ada_gvae-s0 - train --dataset shapes3d --method ada_gvae --beta 2 --lr 5e-4 \
+    --lr-schedule plateau --steps 50000 --seed 0
 }
 
 lane_a & lane_b & wait
