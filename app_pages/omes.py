@@ -1,12 +1,12 @@
-"""OMES explorer: association heatmap, per-FoV OS / MES / OMES bars that follow alpha and pooling."""
+"""OMES explorer: association heatmap, per-FoV OS / MES / OMES bars that follow alpha (in the browser) and pooling."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import cache, explorer_views, state, widgets
+from app_pages import alpha_bars, cache, explorer_views, state, widgets
 from app_pages.errors import guard
-from drviz import tables, viz
+from drviz import alpha_view, tables, viz
 from drviz.metrics.registry import FAMILY_TEXT
 
 st.title("OMES explorer")
@@ -18,16 +18,12 @@ st.markdown(
 )
 
 
-
-def controls() -> tuple[float, str]:
-    """alpha and pooling; their last (or linked) values come back from ``state`` (shareable links)."""
-    state.restore_view()
-    c1, c2 = st.columns([3, 1])
-    alpha = c1.slider("alpha (1 = only OS, 0 = only MES)", 0.0, 1.0, step=0.05, key="alpha")
-    pooling = c2.radio("Pooling over dims", ["avg", "max"], key="pooling", horizontal=True,
+def pooling_control() -> tuple[float, str]:
+    """(alpha to open the view on, pooling); their last (or linked) values come from ``state``."""
+    alpha = state.restore_view()
+    pooling = st.radio("Pooling over dims", ["avg", "max"], key="pooling", horizontal=True,
                        help="avg: weighted average over dims, weight A[d, f] entering twice (the paper's reference "
                             "and its published numbers). max: the best dim.")
-    state.remember_view(alpha, pooling)
     return alpha, pooling
 
 
@@ -48,16 +44,13 @@ def every_metric_block(info, key: str) -> None:
         widgets.download_table(table, f"{info.name}-every-metric", f"{key}-every-metric")
 
 
-def scores_block(view: dict, alpha: float, pooling: str, wide: bool) -> None:
-    """What follows alpha for one representation: the averaged OMES, the FoV flags, the per-FoV bars
-    and table. ``view``: comps, n_values, name, key, heading and, for a run, ``linked`` (a clicked
-    bar outlines its FoV's dim in the matrix drawn below the fragment: a full rerun)."""
+def scores_block(view: dict, alpha: float, pooling: str) -> None:
+    """What follows the reported alpha for one representation, below the alpha view: the FoV
+    flags, the per-FoV table and the downloads (table, and the bars as a figure), at ``alpha``.
+    ``view``: comps, n_values, name, key and an optional markdown heading."""
     comps, n_values, name, key = view["comps"], view["n_values"], view["name"], view["key"]
     if view.get("heading"):
         st.markdown(view["heading"])
-    res = comps.omes(alpha, pooling)
-    st.metric("Averaged OMES", "n/a" if res.score is None else f"{res.score:.4f}",
-              help="Mean of the per-FoV OMES over the measurable FoVs, rounded to 4 decimals.")
     table = tables.fov_table(comps, alpha, pooling, n_values)
     capped, missing = tables.fov_flags(comps, n_values)
     if missing:
@@ -66,39 +59,52 @@ def scores_block(view: dict, alpha: float, pooling: str, wide: bool) -> None:
         st.info("Capped by few values: " + ", ".join(capped) + ". A dim that encodes an n-valued FoV perfectly "
                 "only reaches A = 1 - 1/(n - 1), so these FoVs cannot score near 1.",
                 icon=":material/vertical_align_top:")
+    st.markdown(f"**Per FoV** (alpha {alpha:.2f}, {pooling} pooling)")
+    st.dataframe(table, hide_index=True, width="stretch")
+    widgets.download_table(table, f"{name}-per-fov", f"{key}-table")
+    st.caption("The bars as a figure:")
     bars = viz.omes_bars(table["FoV"].tolist(), table["OS"].tolist(), table["MES"].tolist(),
-                         table["OMES"].tolist(), alpha, pooling, res.score, table["note"].tolist(),
+                         table["OMES"].tolist(), alpha, pooling, comps.score(alpha, pooling), table["note"].tolist(),
                          title="Per-FoV OS, MES and OMES")
-    left, right = st.columns(2) if wide else (st.container(), st.container())
-    with left:
-        linked = view.get("linked") is not None
-        picked = st.plotly_chart(bars, key=f"{key}-bars", **(dict(on_select="rerun", selection_mode="points")
-                                                            if linked else {}))
-        widgets.download_figure(bars, f"{name}-omes-bars", f"{key}-bars", data=table)
-        if linked:
-            hl_key = f"{key}-highlight"
-            highlight = explorer_views.bar_fov(picked, comps)
-            if st.session_state.get(hl_key) != highlight:  # the matrix is outside this fragment: redraw the page
-                st.session_state[hl_key] = highlight
-                st.rerun(scope="app")
-    with right:
-        st.markdown("**Per FoV**")
-        st.dataframe(table, hide_index=True, width="stretch")
-        widgets.download_table(table, f"{name}-per-fov", f"{key}-table")
+    widgets.download_figure(bars, f"{name}-omes-bars", f"{key}-bars")
+
+
+def alpha_data(views: list[dict], alpha: float, pooling: str, summary: dict | None = None) -> dict:
+    """The alpha view's payload: per view its pooled OS / MES, notes, and (for a run) the FoV whose
+    dim the matrix outlines; ``summary``: presets whose averages the view shows too."""
+    panels = []
+    for view in views:
+        highlight = st.session_state.get(f"{view['key']}-highlight")
+        panels.append(alpha_view.panel(view["comps"], pooling, tables.fov_notes(view["comps"], view["n_values"]),
+                                       title=view.get("title", ""), clickable=view.get("linked") is not None,
+                                       highlight=None if highlight is None else highlight[0]))
+    rows = None if summary is None else alpha_view.summary_rows(summary, pooling)
+    return alpha_view.payload(alpha, pooling, panels, rows)
 
 
 @explorer_views.fragment
-def scores_view(views: list[dict], extra=None) -> None:
-    """Everything that follows alpha, as a fragment: a slider move reruns this alone, not the
-    matrices, traversals and tables drawn outside it (nor app.py's sidebar). ``extra(alpha,
-    pooling)`` draws more alpha-dependent content first (the presets' summary)."""
-    alpha, pooling = controls()
+def scores_view(views: list[dict], tab: str, extra=None, summary: dict | None = None) -> None:
+    """Everything that follows alpha, as a fragment. A slider move reruns nothing: the alpha view
+    (app_pages/alpha_bars.py) redraws itself in the browser and reports alpha once the user stops,
+    which reruns this fragment alone (the link, tables and downloads follow), not the matrices,
+    traversals and tables drawn outside it. A clicked bar reruns the page (the matrix outlines its
+    FoV's dim). ``extra(alpha, pooling)`` draws more alpha-dependent content after the view (the
+    presets' downloads); ``summary``: preset components whose averages the view shows."""
+    alpha0, pooling = pooling_control()
+    alpha, clicked = alpha_bars.show(alpha_data(views, alpha0, pooling, summary), key=f"alpha-{tab}")
+    state.remember_view(alpha, pooling)
+    if clicked is not None:
+        view, f = views[clicked[0]], clicked[1]
+        hl_key, d = f"{view['key']}-highlight", view["comps"].dims[f]
+        # a second click on the outlined FoV takes the outline away
+        st.session_state[hl_key] = None if d is None or st.session_state.get(hl_key) == (f, d) else (f, int(d))
+        st.rerun(scope="app")  # the matrix is outside this fragment: redraw the page
     if extra is not None:
         extra(alpha, pooling)
     cols = st.columns(len(views)) if len(views) > 1 else [st.container()]
     for col, view in zip(cols, views):
         with col:
-            scores_block(view, alpha, pooling, wide=len(views) == 1)
+            scores_block(view, alpha, pooling)
 
 
 def matrix_block(view: dict, wide: bool) -> None:
@@ -150,11 +156,11 @@ def runs_tab() -> None:
             dataset = state.dataset_of(run)
             comps, n_values = cache.omes(*cache.key_of(run), dataset, state.eval_n(), state.eval_seed())
             views.append(dict(comps=comps, n_values=n_values, name=f"{run.name}-{dataset}", key=key,
-                              linked=(run, dataset), run=run,
+                              linked=(run, dataset), run=run, title=f"{run.name} on {dataset}",
                               token=f"{cache.key_of(run)}|{dataset}|{state.eval_n()}|{state.eval_seed()}",
                               heading=f"#### {run.name}\n{run.config.method}, beta {run.config.beta:g}, "
                                       f"encoded on **{dataset}** ({state.eval_n():,} samples)"))
-        scores_view(views)
+        scores_view(views, "runs")
         cols = st.columns(len(views)) if len(views) > 1 else [st.container()]
         for col, view in zip(cols, views):
             with col, guard(f"draw the association matrix of {view['run'].name}"):
@@ -176,15 +182,17 @@ def presets_tab() -> None:
         kind = st.radio("Matrix", tables.PRESETS, horizontal=True, key="preset_kind",
                         format_func=lambda k: k.replace("_", "-"))
 
-        def summary(alpha: float, pooling: str) -> None:
-            table = tables.preset_summary({k: cache.preset(k, 10, 5, 0) for k in tables.PRESETS}, alpha, pooling)
-            st.dataframe(table, hide_index=True)
+        presets = {k: cache.preset(k, 10, 5, 0) for k in tables.PRESETS}
+
+        def summary(alpha: float, pooling: str) -> None:  # the view shows the table; its files at the reported alpha
+            table = tables.preset_summary(presets, alpha, pooling)
+            st.caption(f"The presets' averages above, as files (alpha {alpha:.2f}, {pooling} pooling):")
             widgets.download_table(table, "presets-omes", "presets-summary")
             st.caption(tables.PRESET_TEXT[kind])
 
-        view = dict(comps=cache.preset(kind, 10, 5, 0), n_values=None, name=f"preset-{kind}", key="preset",
-                    token=f"preset|{kind}")
-        scores_view([view], summary)
+        view = dict(comps=presets[kind], n_values=None, name=f"preset-{kind}", key="preset",
+                    title=kind.replace("_", "-"), token=f"preset|{kind}")
+        scores_view([view], "preset", summary, summary=presets)
         matrix_block(view, wide=True)
 
 
@@ -202,7 +210,7 @@ def upload_tab() -> None:
         comps, n_values, n, d = cache.uploaded_omes(npz.getvalue(), csv.getvalue(), state.eval_seed())
         view = dict(comps=comps, n_values=n_values, name="uploaded", key="upload",
                     heading=f"#### Uploaded representation\n{n:,} samples, {d} dims, {len(n_values)} FoVs")
-        scores_view([view])
+        scores_view([view], "upload")
         matrix_block(view, wide=True)
 
 

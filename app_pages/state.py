@@ -8,8 +8,9 @@ Shareable links (issue 17): on a session's first run ``sidebar()`` reads ``run``
 ``dataset``, ``alpha``, ``pooling``, ``seed`` and ``n`` from ``st.query_params`` through
 ``drviz.viewstate.parse_view`` (outside input: anything invalid falls back to the default with a
 one-line notice), and on every run writes the current view back, so the address bar always holds
-a link to what is on screen. alpha and pooling are the OMES page's widgets: Streamlit forgets a
-widget's value on pages that do not draw it, so their last values are kept in ``VIEW`` too.
+a link to what is on screen. alpha and pooling belong to the OMES page (pooling a widget, alpha
+reported by its in-browser view): Streamlit forgets a widget's value on pages that do not draw it,
+so their last values are kept in ``VIEW``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ RUN, RUN2, DATASET, EVAL_N, EVAL_SEED = "run", "run2", "dataset", "eval_n", "eva
 OWN_DATASET = "(the run's own dataset)"
 NO_RUN = "(none)"
 JUST_FINISHED = "_just_finished"  # a run this session's job just finished: pages may pre-select it
-ALPHA, POOLING = "alpha", "pooling"  # the OMES page's widgets
+ALPHA, POOLING = "alpha", "pooling"  # the OMES page's view (``VIEW`` keys; pooling is also a widget key)
 VIEW = "_view"  # alpha and pooling as last set, kept across pages (and read from a link)
 _URL_READ, _URL_NOTICE = "_url_read", "_url_notice"
 DEFAULT_ALPHA, DEFAULT_POOLING = 0.5, "avg"
@@ -103,17 +104,18 @@ def write_url() -> None:
         st.query_params.from_dict(params)
 
 
-def restore_view() -> None:
-    """Before the OMES page draws alpha and pooling: give them their last (or linked) values."""
+def restore_view() -> float:
+    """Before the OMES page draws pooling and its alpha view: give the pooling radio its last (or
+    linked) value; returns the alpha to open the view on (alpha is no widget: the browser holds it
+    and reports it, see app_pages/alpha_bars.py)."""
     kept = st.session_state.setdefault(VIEW, {})
-    if ALPHA not in st.session_state:
-        st.session_state[ALPHA] = kept.get(ALPHA, DEFAULT_ALPHA)
     if POOLING not in st.session_state:
         st.session_state[POOLING] = kept.get(POOLING, DEFAULT_POOLING)
+    return kept.get(ALPHA, DEFAULT_ALPHA)
 
 
 def remember_view(alpha: float, pooling: str) -> None:
-    """After the OMES page drew alpha and pooling: keep them and update the link."""
+    """After the OMES page read alpha and pooling: keep them and update the link."""
     kept = st.session_state.setdefault(VIEW, {})
     if kept.get(ALPHA) != round(float(alpha), 2) or kept.get(POOLING) != pooling:
         kept.update({ALPHA: round(float(alpha), 2), POOLING: pooling})

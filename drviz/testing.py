@@ -5,11 +5,14 @@
 - ``streamlit_server(root)``: ``streamlit run app.py`` on a free port with ``DRVIZ_CHECKPOINTS=root``,
   polled on /_stcore/health until it answers, stopped by its PID at the end.
 - ``launch_chromium(p)``: Debian's Chromium through Playwright, never ``playwright install``.
+- ``alpha_view_data(at)`` / ``report_alpha(at, alpha)``: the OMES page's in-browser alpha view under
+  AppTest: the payload it was sent, and alpha reported as the browser reports it (its state value).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -92,3 +95,21 @@ def open_page(page, url: str, path: str) -> None:
     page.get_by_test_id("stSidebar").wait_for(timeout=60_000)
     page.locator("h1").first.wait_for(timeout=60_000)
     wait_idle(page)
+
+
+ALPHA_VIEW = "drviz_alpha_bars"  # app_pages/alpha_bars.py's component name
+
+
+def alpha_view_data(at) -> dict:
+    """The payload (``drviz.alpha_view.payload``) of the one alpha view an AppTest run drew."""
+    views = [e for e in at.get("bidi_component") if e.proto.component_name == ALPHA_VIEW]
+    assert len(views) == 1, f"{len(views)} alpha views on the page"
+    return json.loads(views[0].proto.json)
+
+
+def report_alpha(at, alpha: float, tab: str = "runs"):
+    """Run ``at`` as after the alpha view of ``tab`` reported ``alpha``: AppTest cannot run the
+    component's JS, so its state value is set through session state, where the browser's report
+    lands too (key ``alpha-<tab>``, as the page mounts it)."""
+    at.session_state[f"alpha-{tab}"] = {"alpha": alpha}
+    return at.run()

@@ -1,5 +1,5 @@
-"""The Streamlit app under AppTest (no browser): every page on a tiny fixture run, the alpha slider
-against the backend, empty checkpoints, bad uploads, background training from the Models page.
+"""The Streamlit app under AppTest (no browser): every page on a tiny fixture run, the OMES page's
+alpha view's payload and reported alpha against the backend, empty checkpoints, bad uploads, background training from the Models page.
 
 The fixture runs are trained for 3 steps with a high learning rate, enough for their latent dims to
 be active (so OMES has a value) and cheap enough for a test (about 5 s for both).
@@ -19,7 +19,7 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from drviz.testing import REPO, make_fixture_runs  # noqa: E402
+from drviz.testing import REPO, alpha_view_data, make_fixture_runs, report_alpha  # noqa: E402
 
 APP = str(REPO / "app.py")
 PAGES = ("app_pages/home.py", "app_pages/models.py", "app_pages/transfer.py", "app_pages/omes.py",
@@ -58,10 +58,6 @@ def backend_components(root: Path, run: str, dataset: str, n: int = N, seed: int
     return omes_components_of(encode_labelled(model, dataset, n, seed), seed)
 
 
-def plotly_specs(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
-
-
 # ---------------------------------------------------------------------------------------------
 def test_every_page_runs_without_an_error(runs):
     at = start()
@@ -77,26 +73,52 @@ def test_every_page_runs_without_an_error(runs):
     assert at.selectbox(key="run").value == "fixture-source"
 
 
-def test_omes_metric_follows_alpha_and_pooling_like_the_backend(runs):
+def assert_payload_is_backend(panel: dict, comps, pooling: str) -> None:
+    """A panel of the alpha view carries the backend's pooled OS and MES exactly (JSON floats
+    round-trip), None for not-measurable FoVs, and the FoV -> dim association."""
+    pooled = comps.pooled(pooling)
+    assert [f["name"] for f in panel["fovs"]] == list(comps.factor_names)
+    for f, fov in enumerate(panel["fovs"]):
+        assert fov["measurable"] == comps.measurable[f] and fov["dim"] == comps.dims[f]
+        if comps.measurable[f]:
+            assert (fov["os"], fov["mes"]) == (float(pooled.os[f]), float(pooled.mes[f]))
+        else:
+            assert fov["os"] is None and fov["mes"] is None
+
+
+def per_fov(at: AppTest, k: int = 0):
+    return [df.value for df in at.dataframe if "OMES" in df.value.columns and "FoV" in df.value.columns][k]
+
+
+def test_omes_view_gets_the_backend_vectors_and_follows_reported_alpha_and_pooling(runs):
+    """The alpha view gets OS and MES for the chosen pooling (the browser recombines them: see
+    tests/test_browser.py); an alpha it reports updates the table and the link."""
     at = start()
     at.switch_page("app_pages/omes.py").run()
     assert_clean(at, "omes")
     comps = backend_components(runs, "fixture-source", "color_dsprites")
     assert comps.score(0.5, "avg") is not None, "the fixture must have active dims"
-    assert at.metric[0].value == f"{comps.score(0.5, 'avg'):.4f}"
+    data = alpha_view_data(at)
+    assert data["alpha"] == 0.5 and data["pooling"] == "avg" and len(data["panels"]) == 1
+    assert data["panels"][0]["clickable"] and data["panels"][0]["highlight"] is None
+    assert_payload_is_backend(data["panels"][0], comps, "avg")
     for alpha, pooling in ((0.8, "avg"), (0.8, "max"), (0.0, "max"), (1.0, "avg")):
-        at.slider(key="alpha").set_value(alpha).run()
+        report_alpha(at, alpha)
         at.radio(key="pooling").set_value(pooling).run()
         assert_clean(at, f"alpha {alpha} {pooling}")
-        assert at.metric[0].value == f"{comps.score(alpha, pooling):.4f}", (alpha, pooling)
-        # the first chart is the per-FoV bars: its OMES trace equals the backend's vector
-        bars = plotly_specs(at)[0]["data"]
-        omes_trace = next(t for t in bars if t["name"] == "OMES")
-        expected = comps.omes(alpha, pooling)
-        for shown, fac in zip(omes_trace["y"], expected.factors):
-            assert (shown is None) == (fac.omes is None)
+        data = alpha_view_data(at)
+        assert (data["alpha"], data["pooling"]) == (alpha, pooling)  # a remount would open on it
+        assert_payload_is_backend(data["panels"][0], comps, pooling)
+        table, expected = per_fov(at), comps.omes(alpha, pooling)
+        for shown, fac in zip(table["OMES"], expected.factors):
+            assert (shown is None or np.isnan(shown)) == (fac.omes is None)
             if fac.omes is not None:
                 assert shown == pytest.approx(round(fac.omes, 4), abs=1e-9)
+        assert dict(at.query_params)["alpha"] == f"{alpha:g}" and dict(at.query_params)["pooling"] == pooling
+    # a report outside [0, 1] (the browser is outside input) keeps the last good alpha
+    report_alpha(at, 7.0)
+    assert_clean(at, "bad report")
+    assert dict(at.query_params)["alpha"] == "1"
 
 
 def test_two_runs_side_by_side_and_presets(runs):
@@ -105,20 +127,34 @@ def test_two_runs_side_by_side_and_presets(runs):
     at.switch_page("app_pages/omes.py").run()
     assert_clean(at, "omes compare")
     source = backend_components(runs, "fixture-source", "color_dsprites")
-    values = [m.value for m in at.metric]
-    assert values[0] == f"{source.score(0.5, 'avg'):.4f}"
-    assert len(values) == 2  # run 1 and run 2: the hidden tabs do not run (lazy tabs)
-    assert not [df for df in at.dataframe if "matrix" in df.value.columns]
-    # the presets tab: the summary table matches the backend at the current alpha
+    panels = alpha_view_data(at)["panels"]  # one view, one alpha: both runs side by side in it
+    assert [p["title"] for p in panels] == ["fixture-source on color_dsprites", "fixture-transfer on real_objects"]
+    assert_payload_is_backend(panels[0], source, "avg")
+    assert_payload_is_backend(panels[1], backend_components(runs, "fixture-transfer", "real_objects"), "avg")
+    report_alpha(at, 0.3)
+    assert_clean(at, "omes compare, alpha 0.3")
+    for k, comps in enumerate((source, backend_components(runs, "fixture-transfer", "real_objects"))):
+        expected = [None if f.omes is None else round(f.omes, 4) for f in comps.omes(0.3, "avg").factors]
+        assert [None if v is None or np.isnan(v) else v for v in per_fov(at, k)["OMES"]] == \
+            [pytest.approx(v) if v is not None else None for v in expected]
+    assert not [df for df in at.dataframe if "matrix" in df.value.columns]  # the hidden tabs do not run
+    # the presets tab: the view shows their averages from the same vectors; the alpha carries over
     from drviz import tables
 
     at.session_state["omes_tab"] = "Synthetic matrices"
-    at.slider(key="alpha").set_value(0.3).run()
+    at.run()
     assert_clean(at, "presets tab")
-    assert [m.value for m in at.metric] != values  # now the preset's metric, not the runs
-    table = next(df.value for df in at.dataframe if "matrix" in df.value.columns)
-    for kind, shown in zip(tables.PRESETS, table["OMES"]):
-        assert shown == tables.preset_components(kind).score(0.3, "avg")
+    data = alpha_view_data(at)
+    assert data["alpha"] == 0.3 and [p["title"] for p in data["panels"]] == ["underfitting"]
+    assert not data["panels"][0]["clickable"]
+    assert [r["label"] for r in data["summary"]] == ["underfitting", "partial", "near-perfect"]
+    for kind, row in zip(tables.PRESETS, data["summary"]):
+        comps = tables.preset_components(kind)
+        assert row["os"] == [float(v) for v in comps.pooled("avg").os]
+        assert row["mes"] == [float(v) for v in comps.pooled("avg").mes]
+        # what the view averages (numpy's mean, Python's round) is the backend's score
+        os_, mes = np.array(row["os"]), np.array(row["mes"])
+        assert round(float(np.mean(0.3 * os_ + 0.7 * mes)), 4) == comps.score(0.3, "avg")
     under, partial, near = (tables.preset_components(k).score(0.5, "max") for k in tables.PRESETS)
     assert near > partial > under
 
@@ -275,8 +311,8 @@ def test_home_computes_omes_on_request(runs):
 
 
 def test_alpha_slider_recomputes_only_the_alpha_combination(runs, monkeypatch):
-    """Moving alpha or pooling reruns the page, but the encoding and the association matrix come
-    from st.cache_data: only ``OMESComponents.omes(alpha, pooling)`` runs again."""
+    """A reported alpha or a new pooling reruns the view, but the encoding and the association
+    matrix come from st.cache_data: only ``OMESComponents.omes(alpha, pooling)`` runs again."""
     from drviz import evaluation
 
     calls = {"encode_labelled": 0, "omes_components_of": 0}
@@ -292,7 +328,7 @@ def test_alpha_slider_recomputes_only_the_alpha_combination(runs, monkeypatch):
     at.switch_page("app_pages/omes.py").run()
     assert calls == {"encode_labelled": 1, "omes_components_of": 1}
     for alpha in (0.1, 0.35, 0.9):
-        at.slider(key="alpha").set_value(alpha).run()
+        report_alpha(at, alpha)
     at.radio(key="pooling").set_value("max").run()
     assert_clean(at, "alpha moves")
     assert calls == {"encode_labelled": 1, "omes_components_of": 1}

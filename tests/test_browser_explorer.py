@@ -47,24 +47,11 @@ LINKED_TITLE_JS = """() => {
 }"""
 
 
-# The centre of FoV f's OMES bar (the third trace of the per-FoV bars), or null until drawn.
-BAR_XY_JS = """([f]) => {
-  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
-    const fl = gd._fullLayout;
-    const title = fl && fl.title ? String(fl.title.text).replace(/<[^>]*>/g, '') : '';
-    if (!title.startsWith('Per-FoV OS, MES and OMES')) continue;
-    const traces = gd.querySelectorAll('.barlayer .trace');
-    if (traces.length < 3) return null;
-    const bar = traces[2].querySelectorAll('.point')[f];
-    if (!bar) return null;
-    const r = bar.getBoundingClientRect();
-    return {x: r.left + r.width / 2, y: r.top + r.height / 2};
-  }
-  return null;
-}"""
-
-
 def click_cell(page, d: int, f: int) -> None:
+    page.wait_for_function(CELL_XY_JS, arg=[d, f], timeout=60_000)
+    # the mouse clicks only inside the viewport: bring the matrix there first
+    page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].find(gd => gd._fullLayout &&
+        String((gd._fullLayout.title || {}).text).includes('click a cell')).scrollIntoView({block: 'center'})""")
     xy = page.wait_for_function(CELL_XY_JS, arg=[d, f], timeout=60_000).json_value()
     page.mouse.move(xy["x"], xy["y"])
     page.mouse.click(xy["x"], xy["y"])
@@ -102,18 +89,20 @@ def test_clicking_a_bar_outlines_its_dim(server, page):
     url, root = server
     comps = omes_components_of(encode_labelled(load_run(root / "fixture-source", "cpu").model, "color_dsprites", N, 0), 0)
     f = max(range(len(comps.dims)), key=lambda i: comps.omes(0.5, "avg").factors[i].omes or 0)  # the tallest bar
-    open_page(page, url, f"omes?n={N}")
-    xy = page.wait_for_function(BAR_XY_JS, arg=[f], timeout=60_000).json_value()
-    page.mouse.move(xy["x"], xy["y"])
-    page.mouse.click(xy["x"], xy["y"])
     name, d = comps.factor_names[f], comps.dims[f]
-    expect(page.get_by_text(f"dim {d}, the dim OMES associates with {name}")).to_be_visible(timeout=60_000)
+    open_page(page, url, f"omes?n={N}")
+    page.get_by_role("button", name=f"{name}: outline dim {d} in the matrix").click()  # the FoV's bars in the view
+    caption = page.get_by_text(f"dim {d}, the dim OMES associates with {name}")
+    expect(caption).to_be_visible(timeout=60_000)
     wait_idle(page)
+    caption.scroll_into_view_if_needed()  # the matrix above it is drawn once in the viewport
     # the outline is drawn on the matrix: one more shape than the red boxes, on dim d's row
-    shapes = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => gd._fullLayout)
-        .filter(fl => fl.title && String(fl.title.text).includes('click a cell'))
-        .map(fl => fl.shapes.map(s => [s.y0, s.y1, s.line.dash]))[0]""")
+    shapes = page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => gd._fullLayout)
+        .filter(fl => fl && fl.title && String(fl.title.text).includes('click a cell'))
+        .map(fl => fl.shapes.map(s => [s.y0, s.y1, s.line.dash]))[0]""", timeout=60_000).json_value()
     assert [d - 0.5, d + 0.5, "dot"] in shapes
+    # and the view marks the picked FoV
+    expect(page.get_by_role("button", name=f"{name}: outline dim {d} in the matrix")).to_have_attribute("aria-pressed", "true")
     assert page.locator(ERRORS).count() == 0
     page.screenshot(path=str(SHOTS / "explorer_bar_click_outlines_dim.png"), full_page=True)
 
@@ -125,12 +114,14 @@ def test_a_copied_link_reproduces_the_omes_view(server, page):
     url, root = server
     comps = omes_components_of(encode_labelled(load_run(root / "fixture-source", "cpu").model, "color_dsprites", N, 0), 0)
     open_page(page, url, f"omes?n={N}&alpha=0.2&pooling=max")
-    expect(page.get_by_test_id("stMetricValue").first).to_have_text(f"{comps.score(0.2, 'max'):.4f}", timeout=60_000)
-    expect(page.get_by_role("slider").first).to_have_attribute("aria-valuetext", "0.20")
+    score = page.get_by_test_id("alphaViewScore").first
+    expect(score).to_have_text(f"{comps.score(0.2, 'max'):.4f}", timeout=60_000)
     slider = page.get_by_role("slider").first
+    expect(slider).to_have_attribute("aria-valuetext", "0.20")
     slider.focus()
     slider.press("ArrowRight")
     expect(slider).to_have_attribute("aria-valuetext", "0.25", timeout=20_000)
+    expect(score).to_have_text(f"{comps.score(0.25, 'max'):.4f}")
     page.wait_for_function("() => location.search.includes('alpha=0.25')", timeout=20_000)
     assert "pooling=max" in page.evaluate("location.search") and "/omes" in page.evaluate("location.pathname")
     assert page.locator(ERRORS).count() == 0

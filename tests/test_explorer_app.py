@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from drviz.testing import REPO, make_fixture_runs  # noqa: E402
+from drviz.testing import REPO, alpha_view_data, make_fixture_runs, report_alpha  # noqa: E402
 
 APP = str(REPO / "app.py")
 N = 600
@@ -175,27 +175,34 @@ def test_a_link_reproduces_the_view_and_moving_a_control_updates_it(runs):
     clean(at, "linked omes")
     assert at.selectbox(key="run").value == "fixture-source"
     assert at.selectbox(key="dataset").value == "color_dsprites"
-    assert at.slider(key="alpha").value == 0.2 and at.radio(key="pooling").value == "max"
+    assert alpha_view_data(at)["alpha"] == 0.2 and at.radio(key="pooling").value == "max"  # the view opens on it
     assert at.number_input(key="eval_seed").value == 1 and at.number_input(key="eval_n").value == N
     comps = components(runs, "fixture-source", "color_dsprites", seed=1)
-    assert at.metric[0].value == f"{comps.score(0.2, 'max'):.4f}"
-    # move controls: the URL follows
-    at.slider(key="alpha").set_value(0.65).run()
+    assert [f["os"] for f in alpha_view_data(at)["panels"][0]["fovs"]] == [float(v) for v in comps.max.os]
+    assert per_fov_omes(at) == [round(f.omes, 4) for f in comps.omes(0.2, "max").factors]
+    # move controls (alpha as the browser reports it): the URL follows
+    report_alpha(at, 0.65)
     at.radio(key="pooling").set_value("avg").run()
     at.selectbox(key="run2").set_value("fixture-transfer").run()
     link = dict(at.query_params)
     assert link["alpha"] == "0.65" and link["pooling"] == "avg" and link["run2"] == "fixture-transfer"
-    shown = [m.value for m in at.metric]
+    shown = per_fov_omes(at)
+    assert shown == [round(f.omes, 4) for f in comps.omes(0.65, "avg").factors]
     # reload from the link: the same view
     again = start({k: v for k, v in link.items()}, page="app_pages/omes.py")
     clean(again, "reloaded")
-    assert again.slider(key="alpha").value == 0.65 and again.selectbox(key="run2").value == "fixture-transfer"
-    assert [m.value for m in again.metric] == shown
+    assert alpha_view_data(again)["alpha"] == 0.65 and again.selectbox(key="run2").value == "fixture-transfer"
+    assert per_fov_omes(again) == shown
     # alpha survives a trip to another page
     again.switch_page("app_pages/traversals.py").run()
     assert dict(again.query_params)["alpha"] == "0.65"
     again.switch_page("app_pages/omes.py").run()
-    assert again.slider(key="alpha").value == 0.65
+    assert alpha_view_data(again)["alpha"] == 0.65 and per_fov_omes(again) == shown
+
+
+def per_fov_omes(at: AppTest) -> list[float]:
+    """The first per-FoV table's OMES column (the fixture's FoVs are all measurable)."""
+    return next(df.value for df in at.dataframe if "OMES" in df.value.columns)["OMES"].tolist()
 
 
 def test_a_bad_link_falls_back_to_the_defaults_with_one_notice(runs):
