@@ -7,8 +7,11 @@ Loopback only, bounded (every wait has a timeout, each level a wall-clock cap) a
 itself. For each N: a fresh ``streamlit run app.py`` on the runs in ``--root`` (default: the
 shipped ``checkpoints/``), one headless Chromium with N contexts (separate sessions), after one
 untimed session has visited every page (``--cold`` skips it). Every timed session, all at once: home -> OMES explorer -> ``--alpha-moves`` presses of the alpha slider
-(round trip: key press to the OMES metric showing a new value) -> traversals (with one image
-upload) -> transfer -> models. ``--with-training`` runs a one-thread training job beside the
+(round trip: key press to the alpha view redrawn in the browser; ``--alpha-path report``: to the
+server having heard the new alpha, see ``alpha_moves``) -> traversals (with one image upload) ->
+transfer -> models. Before the in-browser alpha view (issue 15) the round trip was key press to
+the server-drawn OMES metric after a rerun per move: ``report`` is the closer comparison to those
+numbers, ``view`` is what a user waits for now. ``--with-training`` runs a one-thread training job beside the
 server throughout (in a temporary folder).
 
 Prints per N: first-page time, per-page times (median / max over sessions), alpha round trip
@@ -36,12 +39,11 @@ import threading
 import time
 from pathlib import Path
 
-from drviz.testing import CHROMIUM, CHROMIUM_ARGS, REPO, streamlit_server
+from drviz.testing import ALPHA_VIEW_TEXT_JS, CHROMIUM, CHROMIUM_ARGS, REPO, streamlit_server
 
 PAGES = ("omes", "traversals", "transfer", "models")
 TARGETS = {"4": {"alpha_p95_s": 1.0, "page_s": 5.0}, "8": {"errors": 0, "alpha_p95_s": 3.0, "rss_mb": 2048}}
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
-METRIC = "[data-testid=stMetricValue]"
 
 
 def server_pid(url: str) -> int | None:
@@ -105,7 +107,51 @@ async def visit(page, url: str, timeout_s: float) -> float:
     return time.perf_counter() - t0
 
 
-async def session(browser, url: str, moves: int, image: bytes, timeout_s: float) -> dict:
+ALPHA_SHOWN = "[data-testid=alphaViewValue]"  # app_pages/alpha_bars.js: the alpha the view shows
+
+
+async def alpha_moves(page, moves: int, path: str, timeout_s: float, out: dict) -> None:
+    """``moves`` arrow-key presses (up to 1, then down) on the OMES page's alpha slider, each timed into out["alpha_s"].
+
+    path "view" (default): key press to the alpha view showing the new alpha, its averaged OMES and
+    bars (one synchronous redraw in the browser, no rerun), on the next painted frame; 0.2 s between
+    presses, then the one report's rerun (the link holds the last alpha) is awaited untimed.
+    path "report": key press to the server having heard it (the link holds the new alpha, the
+    script idle): the debounce (0.8 s) plus a fragment rerun, the closest to the old slider's
+    rerun per move.
+    """
+    slider = page.get_by_role("slider").first
+    await page.locator(ALPHA_SHOWN).first.wait_for(timeout=timeout_s * 1000)
+    await slider.focus()
+    alpha = round(float((await page.locator(ALPHA_SHOWN).first.inner_text()).strip()), 2)
+    for _ in range(moves):
+        alpha = round(alpha + 0.05, 2) if alpha < 1.0 else round(alpha - 0.05, 2)
+        key = "ArrowRight" if alpha > float(await slider.input_value()) else "ArrowLeft"
+        t0 = time.perf_counter()
+        await slider.press(key)
+        try:
+            if path == "view":
+                await page.wait_for_function(f"v => ({ALPHA_VIEW_TEXT_JS})({ALPHA_SHOWN!r}) === v",
+                                             arg=f"{alpha:.2f}", polling="raf", timeout=timeout_s * 1000)
+            else:
+                await page.wait_for_function("v => new URLSearchParams(location.search).get('alpha') === v",
+                                             arg=f"{alpha:g}", timeout=timeout_s * 1000)
+                await idle(page, timeout_s)
+            out["alpha_s"].append(time.perf_counter() - t0)
+        except Exception:  # noqa: BLE001 - a timeout is a result here
+            out["errors"].append("alpha: no new value within the timeout")
+        if path == "view":
+            await asyncio.sleep(0.2)
+    if path == "view":  # the report once the user is still: its rerun is part of the load
+        try:
+            await page.wait_for_function("v => new URLSearchParams(location.search).get('alpha') === v",
+                                         arg=f"{alpha:g}", timeout=timeout_s * 1000)
+        except Exception:  # noqa: BLE001
+            out["errors"].append("alpha: the link never held the last alpha")
+    await idle(page, timeout_s)
+
+
+async def session(browser, url: str, moves: int, image: bytes, timeout_s: float, alpha_path: str = "view") -> dict:
     ctx = await browser.new_context(viewport={"width": 1400, "height": 1200})
     page = await ctx.new_page()
     out = {"pages": {}, "alpha_s": [], "errors": [], "first_page_s": None}
@@ -117,22 +163,7 @@ async def session(browser, url: str, moves: int, image: bytes, timeout_s: float)
                 if await page_errors(page):
                     out["errors"].append(f"{name}: an error on the page")
                 if name == "omes":
-                    await page.locator(METRIC).first.wait_for(timeout=timeout_s * 1000)
-                    slider = page.get_by_role("slider").first
-                    await slider.focus()
-                    for _ in range(moves):
-                        before = (await page.locator(METRIC).first.inner_text()).strip()
-                        t0 = time.perf_counter()
-                        await slider.press("ArrowRight")
-                        try:
-                            await page.wait_for_function(
-                                "b => { const m = document.querySelector('[data-testid=stMetricValue]');"
-                                " return m && m.innerText.trim() !== b; }", arg=before, polling="raf",
-                                timeout=timeout_s * 1000)
-                            out["alpha_s"].append(time.perf_counter() - t0)
-                        except Exception:  # noqa: BLE001 - a timeout is a result here
-                            out["errors"].append("alpha: no new value within the timeout")
-                        await idle(page, timeout_s)
+                    await alpha_moves(page, moves, alpha_path, timeout_s, out)
                 if name == "traversals":
                     t0 = time.perf_counter()
                     await page.locator("input[type=file]").first.set_input_files(timeout=timeout_s * 1000, files=
@@ -153,7 +184,8 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else (values[0] if values else float("nan"))
 
 
-async def level(url: str, n: int, moves: int, timeout_s: float, cap_s: float, warm: bool) -> dict:
+async def level(url: str, n: int, moves: int, timeout_s: float, cap_s: float, warm: bool,
+                alpha_path: str = "view") -> dict:
     from playwright.async_api import async_playwright
 
     image = test_image()
@@ -161,10 +193,10 @@ async def level(url: str, n: int, moves: int, timeout_s: float, cap_s: float, wa
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             if warm:  # one session visits every page first (untimed): the numbers are "once warm"
-                await asyncio.wait_for(session(browser, url, 1, image, 3 * timeout_s), cap_s)
+                await asyncio.wait_for(session(browser, url, 1, image, 3 * timeout_s, alpha_path), cap_s)
             t0 = time.perf_counter()
             runs = await asyncio.wait_for(
-                asyncio.gather(*(session(browser, url, moves, image, timeout_s) for _ in range(n))), cap_s)
+                asyncio.gather(*(session(browser, url, moves, image, timeout_s, alpha_path) for _ in range(n))), cap_s)
             wall = time.perf_counter() - t0
         finally:
             await browser.close()
@@ -214,6 +246,9 @@ def main() -> int:
     ap.add_argument("--cold", action="store_true",
                     help="time the first visits of a fresh server (default: after one untimed warm-up session)")
     ap.add_argument("--label", default="", help="suffix of the JSON file (e.g. before / after)")
+    ap.add_argument("--alpha-path", choices=("view", "report"), default="view",
+                    help="alpha round trip: key press to the view redrawn in the browser (view), or to the "
+                         "server having heard the new alpha (report: debounce + rerun)")
     ap.add_argument("--profile", action="store_true",
                     help="record the server with py-spy (pip install py-spy) into benchmarks/results/load-N.folded")
     args = ap.parse_args()
@@ -233,7 +268,8 @@ def main() -> int:
                 sampler.start()
                 spy = profiler(pid, n, args.label) if args.profile else None
                 try:
-                    res = asyncio.run(level(url, n, args.alpha_moves, args.timeout, args.cap, not args.cold))
+                    res = asyncio.run(level(url, n, args.alpha_moves, args.timeout, args.cap, not args.cold,
+                                            args.alpha_path))
                 except asyncio.TimeoutError:
                     res = {"sessions": n, "errors": [f"level over its cap of {args.cap:.0f} s"]}
                 sampler.stop()
@@ -252,6 +288,7 @@ def main() -> int:
     out.write_text(json.dumps({
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_1m": os.getloadavg()[0]},
         "root": str(root), "with_training": args.with_training, "alpha_moves": args.alpha_moves,
+        "alpha_path": args.alpha_path,
         "warm": not args.cold,
         "levels": results, "targets": TARGETS}, indent=2) + "\n")
     print(f"wrote {out}")

@@ -98,6 +98,15 @@ def open_page(page, url: str, path: str) -> None:
 
 
 ALPHA_VIEW = "drviz_alpha_bars"  # app_pages/alpha_bars.py's component name
+# The text of the alpha view's element ``sel`` (e.g. "[data-testid=alphaViewScore]"), in its shadow
+# root, or null: cheap enough for page.wait_for_function(..., polling="raf").
+ALPHA_VIEW_TEXT_JS = """(sel) => {
+  for (const host of document.querySelectorAll('[data-testid=stBidiComponentIsolated]')) {
+    const e = host.shadowRoot && host.shadowRoot.querySelector(sel);
+    if (e) return e.textContent;
+  }
+  return null;
+}"""
 
 
 def alpha_view_data(at) -> dict:
