@@ -82,19 +82,20 @@ function el(tag, attrs = {}, text = null, ns = null) {
   return e;
 }
 
-const W = 640, H = 260, PAD = { l: 34, r: 64, t: 12, b: 48 };
+const H = 260, PAD = { l: 34, r: 64, t: 12, b: 48 };
 const y = (v) => PAD.t + (1 - v) * (H - PAD.t - PAD.b);
 
 // One panel's chart: per FoV a group of OS / MES / OMES bars, the mean OMES as a dotted line.
+// W: the drawing's width in SVG units (narrower side by side, so its text stays readable).
 // Returns update(alpha) that moves only what alpha changes (the OMES bars, their labels, the mean).
-function buildPanel(host, p, index, pick) {
+function buildPanel(host, p, index, pick, W) {
   host.replaceChildren();
   const head = el("div", { class: "head" });
   if (p.title) head.append(el("div", { class: "title" }, p.title));
   const score = el("div", { class: "score", "data-testid": "alphaViewScore", "aria-live": "polite" });
   head.append(el("div", { class: "score-label" }, "Averaged OMES"), score);
   host.append(head);
-  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, class: "bars", role: "img",
+  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, class: "bars", role: "group",
                           "aria-label": `Per-FoV OS, MES and OMES${p.title ? " of " + p.title : ""}` }, null, SVG);
   for (const t of [0, 0.25, 0.5, 0.75, 1]) {
     svg.append(el("line", { x1: PAD.l, x2: W - PAD.r, y1: y(t), y2: y(t), class: "grid" }, null, SVG));
@@ -109,7 +110,8 @@ function buildPanel(host, p, index, pick) {
     if (f.measurable) {
       ["OS", "MES"].forEach((name, j) => {
         const v = name === "OS" ? f.os : f.mes;
-        const r = el("rect", { x: cx + (j - 1.5) * bw, y: y(v), width: bw - 1, height: y(0) - y(v), fill: COLORS[name] }, null, SVG);
+        const r = el("rect", { x: cx + (j - 1.5) * bw, y: y(v), width: bw - 1, height: y(0) - y(v),
+                               fill: COLORS[name] }, null, SVG);
         r.append(el("title", {}, `${name} ${f.name}: ${pyFixed(v, 4)}`, SVG));
         g.append(r);
       });
@@ -187,7 +189,9 @@ function buildSummary(host, rows) {
     return { r, omes };
   });
   host.append(table);
-  return (alpha) => { for (const { r, omes } of cells) omes.textContent = averagedText(r.os, r.mes, r.measurable, alpha); };
+  return (alpha) => {
+    for (const { r, omes } of cells) omes.textContent = averagedText(r.os, r.mes, r.measurable, alpha);
+  };
 }
 
 export default function (component) {
@@ -233,7 +237,8 @@ export default function (component) {
       if (!dir) return;
       e.preventDefault();
       const a = alphaOf(input.value), grid = Math.round(a / KEY_STEP);
-      const next = Math.abs(a - grid * KEY_STEP) < 1e-9 ? grid + dir : (dir > 0 ? Math.ceil(a / KEY_STEP) : Math.floor(a / KEY_STEP));
+      const onGrid = Math.abs(a - grid * KEY_STEP) < 1e-9;
+      const next = onGrid ? grid + dir : (dir > 0 ? Math.ceil(a / KEY_STEP) : Math.floor(a / KEY_STEP));
       input.value = String(Math.min(1, Math.max(0, Math.round(next * KEY_STEP * 100) / 100)));
       moved();
     });
@@ -255,7 +260,8 @@ export default function (component) {
     panels.style.gridTemplateColumns = `repeat(${data.panels.length}, minmax(0, 1fr))`;
     panels.replaceChildren(...data.panels.map(() => el("div", { class: "panel" })));
     const pick = (value) => st.setTriggerValue("fov", value);
-    st.updates = data.panels.map((p, i) => buildPanel(panels.children[i], p, i, pick));
+    const width = data.panels.length > 1 ? 440 : 640;
+    st.updates = data.panels.map((p, i) => buildPanel(panels.children[i], p, i, pick, width));
     st.updates.push(buildSummary(root.querySelector(".summary-host"), data.summary));
   }
   const a = alphaOf(st.input.value);

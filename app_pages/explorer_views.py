@@ -1,9 +1,10 @@
 """Linked views shared by the explorer's pages (issue 17): the association matrix whose cells are
-clickable, the per-FoV bars that highlight a FoV's dim in it, and the traversal a cell opens.
+clickable (a clicked per-FoV bar of the alpha view, app_pages/alpha_bars.py, outlines its FoV's dim
+in it), and the traversal a cell opens.
 
-``fragment`` is ``st.fragment``: the OMES view reruns alone when alpha moves. Setting the
-environment variable ``DRVIZ_APP_FRAGMENTS=0`` turns it into a plain function, so that
-``benchmarks/bench_app.py`` measures the alpha round trip with and without it in one run.
+``fragment`` is ``st.fragment``: the OMES view reruns alone when the alpha view reports alpha.
+Setting the environment variable ``DRVIZ_APP_FRAGMENTS=0`` turns it into a plain function, so that
+``benchmarks/bench_app.py --compare-fragments`` times that report with and without it.
 """
 
 from __future__ import annotations
@@ -43,17 +44,6 @@ def clicked(event) -> list[dict]:
         return list(event.selection.points or [])
     except AttributeError:
         return []
-
-
-def bar_fov(event, comps) -> tuple[int, int] | None:
-    """(FoV f, its dim) of a clicked per-FoV bar, or None (no click, or a FoV without a dim)."""
-    points = clicked(event)
-    if not points:
-        return None
-    f = points[-1].get("point_index", points[-1].get("point_number"))
-    if f is None or not 0 <= int(f) < len(comps.dims) or comps.dims[int(f)] is None:
-        return None
-    return int(f), int(comps.dims[int(f)])
 
 
 def linked_matrix(comps, key: str, title: str, highlight: tuple[int, int] | None, token: str | None = None):

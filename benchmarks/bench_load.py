@@ -1,18 +1,19 @@
 """Load benchmark (not a test): N concurrent browser sessions using the app as a user does.
 
     .venv/bin/python benchmarks/bench_load.py [--sessions 1 4 8] [--alpha-moves 10] [--root DIR]
-                                               [--with-training] [--label before]
+                                               [--with-training] [--label before] [--alpha-path view]
 
 Loopback only, bounded (every wait has a timeout, each level a wall-clock cap) and stops by
 itself. For each N: a fresh ``streamlit run app.py`` on the runs in ``--root`` (default: the
 shipped ``checkpoints/``), one headless Chromium with N contexts (separate sessions), after one
-untimed session has visited every page (``--cold`` skips it). Every timed session, all at once: home -> OMES explorer -> ``--alpha-moves`` presses of the alpha slider
-(round trip: key press to the alpha view redrawn in the browser; ``--alpha-path report``: to the
-server having heard the new alpha, see ``alpha_moves``) -> traversals (with one image upload) ->
-transfer -> models. Before the in-browser alpha view (issue 15) the round trip was key press to
-the server-drawn OMES metric after a rerun per move: ``report`` is the closer comparison to those
-numbers, ``view`` is what a user waits for now. ``--with-training`` runs a one-thread training job beside the
-server throughout (in a temporary folder).
+untimed session has visited every page (``--cold`` skips it). Every timed session, all at once:
+home -> OMES explorer -> ``--alpha-moves`` presses of the alpha slider (round trip: key press to
+the alpha view redrawn in the browser; ``--alpha-path report``: to the server having heard the new
+alpha, see ``alpha_moves``) -> traversals (with one image upload) -> transfer -> models. Before the
+in-browser alpha view (issue 15) the round trip was key press to the server-drawn OMES metric
+after a rerun per move: ``report`` is the closer comparison to those numbers, ``view`` is what a
+user waits for now. ``--with-training`` runs a one-thread training job beside the server
+throughout (in a temporary folder).
 
 Prints per N: first-page time, per-page times (median / max over sessions), alpha round trip
 median / p95, errors (exceptions or error boxes on a page, timeouts), and the server's peak RSS;
@@ -111,7 +112,8 @@ ALPHA_SHOWN = "[data-testid=alphaViewValue]"  # app_pages/alpha_bars.js: the alp
 
 
 async def alpha_moves(page, moves: int, path: str, timeout_s: float, out: dict) -> None:
-    """``moves`` arrow-key presses (up to 1, then down) on the OMES page's alpha slider, each timed into out["alpha_s"].
+    """``moves`` arrow-key presses (up to alpha 1, then down) on the OMES page's alpha slider, each
+    timed into ``out["alpha_s"]``.
 
     path "view" (default): key press to the alpha view showing the new alpha, its averaged OMES and
     bars (one synchronous redraw in the browser, no rerun), on the next painted frame; 0.2 s between

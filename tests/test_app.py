@@ -1,5 +1,6 @@
 """The Streamlit app under AppTest (no browser): every page on a tiny fixture run, the OMES page's
-alpha view's payload and reported alpha against the backend, empty checkpoints, bad uploads, background training from the Models page.
+alpha view's payload and reported alpha against the backend, empty checkpoints, bad uploads,
+background training from the Models page.
 
 The fixture runs are trained for 3 steps with a high learning rate, enough for their latent dims to
 be active (so OMES has a value) and cheap enough for a test (about 5 s for both).

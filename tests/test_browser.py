@@ -109,8 +109,8 @@ def test_the_views_averaging_rule_is_the_servers(browser):
     for os_, mes, ok, alpha in cases:
         vec = (alpha * os_ + (1.0 - alpha) * mes)[ok]  # as OMESComponents.score
         expected.append(f"{round(float(np.mean(vec)), 4) + 0.0:.4f}" if ok.any() else "n/a")
-        args.append([[float(v) if m else None for v, m in zip(os_, ok)], [float(v) if m else None for v, m in zip(mes, ok)],
-                     ok.tolist(), alpha])
+        args.append([[float(v) if m else None for v, m in zip(os_, ok)],
+                     [float(v) if m else None for v, m in zip(mes, ok)], ok.tolist(), alpha])
     fixed = [0.03125, 0.09375, -0.03125, 0.15625, 0.123456, -0.00001, 2.5e-5, 0.5]
     page = browser.new_page()
     try:

@@ -51,7 +51,8 @@ def click_cell(page, d: int, f: int) -> None:
     page.wait_for_function(CELL_XY_JS, arg=[d, f], timeout=60_000)
     # the mouse clicks only inside the viewport: bring the matrix there first
     page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].find(gd => gd._fullLayout &&
-        String((gd._fullLayout.title || {}).text).includes('click a cell')).scrollIntoView({block: 'center'})""")
+        String((gd._fullLayout.title || {}).text).includes('click a cell'))
+        .scrollIntoView({block: 'center', behavior: 'instant'})""")
     xy = page.wait_for_function(CELL_XY_JS, arg=[d, f], timeout=60_000).json_value()
     page.mouse.move(xy["x"], xy["y"])
     page.mouse.click(xy["x"], xy["y"])
@@ -102,7 +103,8 @@ def test_clicking_a_bar_outlines_its_dim(server, page):
         .map(fl => fl.shapes.map(s => [s.y0, s.y1, s.line.dash]))[0]""", timeout=60_000).json_value()
     assert [d - 0.5, d + 0.5, "dot"] in shapes
     # and the view marks the picked FoV
-    expect(page.get_by_role("button", name=f"{name}: outline dim {d} in the matrix")).to_have_attribute("aria-pressed", "true")
+    bars = page.get_by_role("button", name=f"{name}: outline dim {d} in the matrix")
+    expect(bars).to_have_attribute("aria-pressed", "true")
     assert page.locator(ERRORS).count() == 0
     page.screenshot(path=str(SHOTS / "explorer_bar_click_outlines_dim.png"), full_page=True)
 
