@@ -6,7 +6,7 @@ per-FoV bars and the averaged OMES on every slider move without asking the serve
 ``app_pages/alpha_bars.js`` does that recombination; its averaged OMES follows the same rule as
 ``OMESComponents.score`` (mean over the measurable FoVs in numpy's summation order, then Python's
 ``round(x, 4)``) so that the number it shows equals the server's for the same alpha
-(tests/test_browser_alpha.py checks it against Python).
+(tests/test_browser.py checks it against Python in Chromium).
 
 Plain JSON types only (NaN is not JSON: a not-measurable FoV's values are None).
 """

@@ -118,7 +118,8 @@ def alpha_view_data(at) -> dict:
 
 def report_alpha(at, alpha: float, tab: str = "runs"):
     """Run ``at`` as after the alpha view of ``tab`` reported ``alpha``: AppTest cannot run the
-    component's JS, so its state value is set through session state, where the browser's report
-    lands too (key ``alpha-<tab>``, as the page mounts it)."""
+    component's JS, so the component's state value ({"alpha": ...}, what the browser's
+    ``setStateValue`` sends) is set through session state under the key the page mounts it with,
+    ``alpha-<tab>``."""
     at.session_state[f"alpha-{tab}"] = {"alpha": alpha}
     return at.run()
