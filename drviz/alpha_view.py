@@ -1,7 +1,7 @@
 """What the OMES page's in-browser alpha view needs: per-FoV OS and MES under one pooling.
 
 Given the association matrix, OMES_f = alpha * OS_f + (1 - alpha) * MES_f is linear in alpha
-(docs/DESIGN.md section 7, step 6), so the two pooled vectors are all a browser needs to redraw the
+(DESIGN.md section 7, step 6), so the two pooled vectors are all a browser needs to redraw the
 per-FoV bars and the averaged OMES on every slider move without asking the server.
 ``app_pages/alpha_bars.js`` does that recombination; its averaged OMES follows the same rule as
 ``OMESComponents.score`` (mean over the measurable FoVs in numpy's summation order, then Python's
