@@ -89,6 +89,17 @@ def wait_idle(page, timeout_ms: int = 120_000) -> None:
     page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout_ms)
 
 
+def wait_rerun(page, start_ms: int = 5_000, timeout_ms: int = 120_000) -> None:
+    """Wait for the script run an action (an upload, a click) triggers: until it has started, or
+    ``start_ms`` passed (it may already be over), then until it ends. ``wait_idle`` alone can
+    return before a loaded server starts the run, and the next action then races it."""
+    try:
+        page.wait_for_selector("[data-testid=stApp][data-test-script-state=running]", timeout=start_ms)
+    except Exception:  # noqa: BLE001 - playwright's TimeoutError: the run came and went, or never came
+        pass
+    wait_idle(page, timeout_ms)
+
+
 def open_page(page, url: str, path: str) -> None:
     """Open ``url/path`` in a Playwright ``page`` and wait until the app is drawn and idle."""
     page.goto(f"{url}/{path}")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from drviz.testing import CHROMIUM, REPO, open_page, wait_idle
+from drviz.testing import CHROMIUM, REPO, open_page, wait_idle, wait_rerun
 
 pytestmark = [
     pytest.mark.browser,
@@ -216,9 +216,9 @@ def test_numeric_looking_fov_names_keep_their_heatmap_cells(server, page, tmp_pa
     uploader = page.get_by_test_id("stFileUploader")
     uploader.filter(has_text="representations.npz").locator("input[type=file]").set_input_files(
         str(folder / "representations.npz"))
-    wait_idle(page)
+    wait_rerun(page)
     uploader.filter(has_text="classes.csv").locator("input[type=file]").set_input_files(str(folder / "classes.csv"))
-    wait_idle(page)
+    wait_rerun(page)
     cells = page.wait_for_function(HEATMAP_CELLS_JS, arg=names, timeout=60_000).json_value()
     page.screenshot(path=str(SHOTS / "omes_numeric_fov_names.png"), full_page=True)
     assert page.locator(ERRORS).count() == 0
