@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The training campaign of issue 10, as two lanes of one thread each (this machine has 2 cores),
-# balanced by measured speed (bf16, one thread: beta-VAE ~16 steps/s, Ada-GVAE ~8.5).
+# balanced by measured speed (bf16, one thread: beta-VAE ~15.5 steps/s, Ada-GVAE ~8.3).
 # Idempotent and resumable: a finished run is skipped, a started one continues with --resume
 # (exactly as if never interrupted), a missing one starts; a transfer waits for its source to be
 # final; each final run is then scored (metrics.json, and a source's scores on each target) and
@@ -64,20 +64,22 @@ transfer() {  # transfer SOURCE TARGET: 20,000 steps at the paper's lr 1e-4 and 
     before "$1" "$2"
 }
 
-# Priority order within each lane; the Ada-GVAE source takes longest, so lane a fine-tunes it on
-# one target while lane b does the other the moment it is final.
+# Priority order within each lane: no lane waits for a source while a job it could start is left
+# (the Ada-GVAE source takes longest: lane a trains shapes3d meanwhile, and lane b fine-tunes the
+# source on both targets unless lane a is free first).
 lane_a() {
   job color_dsprites-beta_vae-s0 - train --init-from color_dsprites-beta_vae-s0-fp32 --steps 100000
   transfer color_dsprites-beta_vae-s0 noisy_dsprites
   transfer color_dsprites-beta_vae-s0 real_objects
-  transfer color_dsprites-ada_gvae-s0 noisy_dsprites
   shapes3d
+  transfer color_dsprites-ada_gvae-s0 noisy_dsprites
   transfer shapes3d-ada_gvae-s0 real_objects
 }
 
 lane_b() {
   job color_dsprites-ada_gvae-s0 - train --init-from color_dsprites-ada_gvae-s0-fp32 --steps 100000
   transfer color_dsprites-ada_gvae-s0 real_objects
+  transfer color_dsprites-ada_gvae-s0 noisy_dsprites
   shapes3d
   transfer shapes3d-ada_gvae-s0 real_objects
 }
