@@ -45,7 +45,7 @@ from drviz.metrics.omes import association_matrix, omes_components  # noqa: E402
 from drviz.metrics.sap import compute_sap  # noqa: E402
 from drviz.representations import line_sampled_factors, load_representation  # noqa: E402
 
-SHIPPED_RUN = "color_dsprites-ada_gvae"  # read only: its model encodes the pool
+SHIPPED_RUN = "color_dsprites-ada_gvae-s0"  # read only: its model encodes the pool
 
 REFERENCE = ROOT.parent / "shared" / "reference_example"
 ALPHAS = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0]  # 11 alphas, as the reference's list

@@ -18,7 +18,7 @@ from drviz.evaluation import headline_scores
 from drviz.tables import rounded
 
 # The run the app opens on: the first of these that exists (checkpoints/README.md describes them).
-DEFAULT_RUNS = ("color_dsprites-ada_gvae-s0", "color_dsprites-beta_vae-s0", "color_dsprites-ada_gvae")
+DEFAULT_RUNS = ("color_dsprites-ada_gvae-s0", "color_dsprites-beta_vae-s0")
 
 
 def default_run(names: Sequence[str]) -> str | None:
