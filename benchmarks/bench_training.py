@@ -10,7 +10,7 @@ the bf16/fp32 ratio, and encode images/s (no grad, batch 256).
 loss (mean of the last 10% of the history) and OMES (alpha 0.5, avg pooling, 8,000 line-sampled
 images): bf16 must not cost quality (issue target: losses within 2%, OMES within 0.05).
 Prints tables and writes benchmarks/results/training.json. Run on an idle machine:
-    .venv/bin/python benchmarks/bench_training.py [--steps 200] [--threads 2] [--quality 3000] [--compile]
+    .venv/bin/python benchmarks/bench_training.py [--steps 200] [--threads 2] [--quality 3000 [--quality-only]] [--compile]
 On a CPU without native bf16 (no AVX512-BF16 / AMX) bf16 is emulated and far slower: the table
 then says why ``precision=auto`` picks fp32 there.
 """
@@ -133,15 +133,34 @@ def quality(steps: int) -> dict:
     return out
 
 
+def print_quality(steps: int, q: dict) -> None:
+    print(f"quality, {steps}-step Ada-GVAE: final loss fp32 {q['fp32']['final_loss']:.1f} vs bf16 "
+          f"{q['bf16']['final_loss']:.1f} ({q['loss_rel_diff']:.1%} apart); OMES {q['fp32']['omes']:.3f} vs "
+          f"{q['bf16']['omes']:.3f} ({q['omes_diff']:.3f} apart); wall {q['fp32']['wall_s'] / 60:.1f} vs "
+          f"{q['bf16']['wall_s'] / 60:.1f} min")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=200, help="steps per fp32 throughput run")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quality", type=int, default=0, help="also compare an N-step run in fp32 and bf16")
+    parser.add_argument("--quality-only", action="store_true",
+                        help="run only the --quality comparison (writes training_quality.json)")
     parser.add_argument("--compile", action="store_true",
                         help="also time the bare bf16 loop under torch.compile (the trainer uses eager mode)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.quality_only:
+        if not args.quality:
+            parser.error("--quality-only needs --quality N")
+        q = quality(args.quality)
+        print_quality(args.quality, q)
+        out = OUT.with_name("training_quality.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"threads": args.threads, "quality": q}, indent=2))
+        print(f"wrote {out}")
+        return
 
     native_bf16 = training.bf16_supported(torch.device("cpu"))
     # Without native bf16 a 2048x2048 bf16 matmul takes minutes (no oneDNN kernel): measure a smaller one.
@@ -189,9 +208,7 @@ def main() -> None:
     if args.quality:
         q = quality(args.quality)
         result["quality"] = q
-        print(f"quality, {args.quality}-step Ada-GVAE: final loss fp32 {q['fp32']['final_loss']:.1f} vs bf16 "
-              f"{q['bf16']['final_loss']:.1f} ({q['loss_rel_diff']:.1%} apart); OMES {q['fp32']['omes']:.3f} vs "
-              f"{q['bf16']['omes']:.3f} ({q['omes_diff']:.3f} apart)")
+        print_quality(args.quality, q)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2))
     print(f"wrote {OUT}")
