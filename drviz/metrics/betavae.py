@@ -17,10 +17,9 @@ images for every point: 1.92 million images encoded (an hour on this machine's b
 drviz's default (``DEFAULT_POOL``): encode one pool of 10,000 i.i.d. images and draw the same
 15,000 points (64 pairs each) from it (``drviz.metrics.intervention.TableSource``: a pair is a
 row and another row sharing the fixed FoV's value). On the shipped source runs the default stays
-within 0.02 of the published settings where measured: color_dsprites-ada_gvae (14k steps, since
-retired), published 0.8428 (1.92 million images, 68 minutes beside two trainings), default
-0.8504 / 0.8300 / 0.8434 (seeds 0-2, 10,000 images each, about 15 s); the README's table lists
-every run.
+within 0.02 of the published settings where measured: color_dsprites-ada_gvae-s0, published
+0.9224 (1.92 million images, 7.3 minutes on 2 idle cores), default 0.9072 / 0.9076 / 0.9130
+(seeds 0-2, 10,000 images each, under 3 s); the README's table lists every run.
 
 What differs from disentanglement_lib: a FoV with a single value cannot be held fixed
 meaningfully and is left out of the FoVs drawn (reported not measurable); the points are drawn

@@ -19,10 +19,10 @@ Published settings (``PAPER``): batch 64, 10,000 training and 5,000 evaluation p
 images for the variances, fresh images for every point: 970,000 images encoded (11 CPU minutes
 here). drviz's default: one pool of 10,000 i.i.d. images (``DEFAULT_POOL``) serves the variances
 and every point, each drawn as 64 distinct pool rows sharing the fixed FoV's value
-(``drviz.metrics.intervention.TableSource``); on the shipped source runs it stays within 0.02 of
-the published settings where measured: color_dsprites-ada_gvae (14k steps, since retired),
-published 0.6454 (33 minutes beside two trainings), default 0.6448 / 0.6594 / 0.6650 (seeds
-0-2); the README's table lists every run.
+(``drviz.metrics.intervention.TableSource``); on the shipped source runs it stays within 0.023
+of the published settings where measured: color_dsprites-ada_gvae-s0, published 0.7180 (4.0
+minutes on 2 idle cores), default 0.7290 / 0.7398 / 0.7406 (seeds 0-2: the pool reads higher
+here); the README's table lists every run.
 
 What differs from disentanglement_lib: votes are indexed by the original dim (the reference
 indexes them among the active dims only, which gives the same accuracy) and the number of active
