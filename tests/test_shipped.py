@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
-from drviz.catalog import DEFAULT_RUNS, default_run
+from drviz.catalog import DEFAULT_RUNS, default_run, transfer_map
 from drviz.checkpoints import read_metrics, scan_runs
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -44,10 +43,11 @@ def test_a_shipped_run_is_complete_for_its_status(run):
         assert "train_state.pt" in files
 
 
-@pytest.mark.parametrize("run", [r for r in RUNS if r.state.get("finished")], ids=lambda r: r.name)
-def test_a_final_transfer_has_its_shipped_sources_before_scores(run):
-    for note in run.notes:
-        m = re.match(r"initialised from (\S+) at step", note)
-        if m and m.group(1) in BY_NAME:
-            before = read_metrics(BY_NAME[m.group(1)].path, run.config.dataset)
-            assert before is not None and before["dataset"] == run.config.dataset
+TRANSFERS = [(source, BY_NAME[name]) for source, names in transfer_map(RUNS).items() for name in names
+             if BY_NAME[name].state.get("finished")]
+
+
+@pytest.mark.parametrize("source, transfer", TRANSFERS, ids=[t.name for _, t in TRANSFERS])
+def test_a_final_transfer_has_its_shipped_sources_before_scores(source, transfer):
+    before = read_metrics(BY_NAME[source].path, transfer.config.dataset)
+    assert before is not None and before["dataset"] == transfer.config.dataset
